@@ -1,0 +1,245 @@
+"""SymPy expressions → numpy functions (the one `lambdify` wrapper) → `Problem`.
+
+How it works: each list of expressions is lambdified once, with `cse=True`
+and every argument dummified (no user-chosen name reaches generated code),
+over three groups of arguments: the parameters, the data columns and the
+named constants. Data enter as whole columns (n,), parameters as scalars for
+θ of shape (P,) or as (K, 1) columns for a batch θ of shape (K, P), so one call
+evaluates every sample of every point and numpy broadcasting gives (K, n);
+the result is then reduced over samples (mean or sum).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from .data import load_data
+from .errors import UsageError
+from .functions import NUMPY_NAMESPACE
+from .spec import Spec, load
+from .symbolic import SymbolicObjective, derive
+
+
+def numeric(expressions: Iterable[sp.Expr], arguments: Iterable[sp.Symbol]) -> Callable[..., Any]:
+    """The numpy function returning the list of `expressions` at `arguments`."""
+    return sp.lambdify(list(arguments), list(expressions),
+                       modules=[NUMPY_NAMESPACE, "numpy"], cse=True, dummify=True)
+
+
+class Problem:
+    """A compiled objective: loss, exact gradient and Hessian over a flat θ.
+
+    θ holds the parameters in declaration order, each flattened row-major.
+    `loss`, `gradient` and `hessian` accept θ of shape (P,) or a batch (K, P).
+    """
+
+    def __init__(self, symbolic: SymbolicObjective, data: Mapping[str, np.ndarray]):
+        self.symbolic = symbolic
+        self.spec = symbolic.spec
+        self.data = dict(data)
+        self.samples = _sample_count(data)
+        self._columns = _columns(symbolic, data)
+        self._constants = list(symbolic.constants.values())
+        self._arguments = (symbolic.parameter_symbols + symbolic.data_symbols
+                           + tuple(symbolic.constants))
+        self._penalty_arguments = symbolic.parameter_symbols + tuple(symbolic.constants)
+
+    # -- the public surface of DESIGN.md
+
+    @property
+    def parameter_names(self) -> list[str]:
+        return list(self.symbolic.parameter_names)
+
+    @property
+    def size(self) -> int:
+        return len(self.symbolic.parameter_names)
+
+    @property
+    def gradient_expressions(self) -> list[sp.Expr]:
+        """∂L/∂θᵢ as SymPy expressions for people to read (mean_i(...) over the data)."""
+        return list(self.symbolic.gradient_expressions)
+
+    @property
+    def objective_expression(self) -> sp.Expr:
+        return self.symbolic.objective_expression
+
+    @property
+    def warnings(self) -> list[str]:
+        return list(self.symbolic.warnings)
+
+    def pack(self, values: Mapping[str, Any]) -> np.ndarray:
+        """θ from a mapping of parameter name → value of its declared shape."""
+        pieces = []
+        unknown = sorted(set(values) - {p.name for p in self.spec.parameters})
+        if unknown:
+            raise UsageError(f"pack: unknown parameter(s) {', '.join(unknown)}; expected "
+                             f"{', '.join(p.name for p in self.spec.parameters)}")
+        for parameter in self.spec.parameters:
+            if parameter.name not in values:
+                raise UsageError(f"pack: missing parameter '{parameter.name}'")
+            value = np.asarray(values[parameter.name], dtype=float)
+            if value.shape != parameter.shape:
+                raise UsageError(f"pack: parameter '{parameter.name}' has shape "
+                                 f"{list(parameter.shape)}, got {list(value.shape)}")
+            pieces.append(value.ravel())
+        return np.concatenate(pieces) if pieces else np.zeros(0)
+
+    def unpack(self, theta: np.ndarray) -> dict[str, np.ndarray]:
+        """Parameter name → array of its declared shape (with a leading K for a batch θ)."""
+        theta = self._theta(theta)
+        result, start = {}, 0
+        for parameter in self.spec.parameters:
+            stop = start + parameter.size
+            result[parameter.name] = theta[..., start:stop].reshape(theta.shape[:-1]
+                                                                     + parameter.shape)
+            start = stop
+        return result
+
+    def loss(self, theta: np.ndarray) -> Any:
+        """L(θ): a float for θ (P,), an array (K,) for θ (K, P)."""
+        theta = self._theta(theta)
+        per_sample = self._loss_function(*self._parameter_columns(theta), *self._columns,
+                                         *self._constants)[0]
+        penalty = self._penalty_function(*self._parameter_columns(theta), *self._constants)[0]
+        total = self._reduce([per_sample], theta)[..., 0] + np.broadcast_to(penalty,
+                                                                             theta.shape[:-1])
+        return float(total) if theta.ndim == 1 else total
+
+    def gradient(self, theta: np.ndarray) -> np.ndarray:
+        """∇L(θ): shape (P,) for θ (P,), (K, P) for θ (K, P)."""
+        theta = self._theta(theta)
+        columns = self._parameter_columns(theta)
+        per_sample = self._gradient_function(*columns, *self._columns, *self._constants)
+        penalty = self._penalty_gradient_function(*columns, *self._constants)
+        return self._reduce(per_sample, theta) + _stack(penalty, theta.shape[:-1])
+
+    def hessian(self, theta: np.ndarray) -> np.ndarray:
+        """∇²L(θ): shape (P, P) for θ (P,), (K, P, P) for θ (K, P)."""
+        theta = self._theta(theta)
+        columns = self._parameter_columns(theta)
+        per_sample = self._hessian_function(*columns, *self._columns, *self._constants)
+        penalty = self._penalty_hessian_function(*columns, *self._constants)
+        flat = self._reduce(per_sample, theta) + _stack(penalty, theta.shape[:-1])
+        return flat.reshape(theta.shape[:-1] + (self.size, self.size))
+
+    # -- compiled functions, each made on first use
+
+    @cached_property
+    def _loss_function(self) -> Callable[..., Any]:
+        return numeric([self.symbolic.sample_loss], self._arguments)
+
+    @cached_property
+    def _penalty_function(self) -> Callable[..., Any]:
+        return numeric([self.symbolic.penalty], self._penalty_arguments)
+
+    @cached_property
+    def _gradient_function(self) -> Callable[..., Any]:
+        return numeric(self.symbolic.sample_gradient, self._arguments)
+
+    @cached_property
+    def _penalty_gradient_function(self) -> Callable[..., Any]:
+        return numeric(self.symbolic.penalty_gradient, self._penalty_arguments)
+
+    @cached_property
+    def _hessian_function(self) -> Callable[..., Any]:
+        return numeric([e for row in self.symbolic.sample_hessian for e in row], self._arguments)
+
+    @cached_property
+    def _penalty_hessian_function(self) -> Callable[..., Any]:
+        return numeric([e for row in self.symbolic.penalty_hessian for e in row],
+                       self._penalty_arguments)
+
+    # -- helpers
+
+    def _theta(self, theta: Any) -> np.ndarray:
+        theta = np.asarray(theta, dtype=float)
+        if theta.ndim not in (1, 2) or theta.shape[-1] != self.size:
+            raise UsageError(f"theta must have shape ({self.size},) or (K, {self.size}) for "
+                             f"parameters {', '.join(self.parameter_names)}; got {theta.shape}")
+        return theta
+
+    def _parameter_columns(self, theta: np.ndarray) -> list[Any]:
+        if theta.ndim == 1:
+            return list(theta)
+        return [theta[:, j:j + 1] for j in range(theta.shape[1])]
+
+    def _reduce(self, values: list[Any], theta: np.ndarray) -> np.ndarray:
+        """Reduce each per-sample value over samples: (*batch, len(values))."""
+        batch = theta.shape[:-1]
+        result = np.empty(batch + (len(values),))
+        mean = self.symbolic.reduction == "mean"
+        with np.errstate(all="ignore"):
+            for j, value in enumerate(values):
+                full = np.broadcast_to(np.asarray(value, dtype=float), batch + (self.samples,))
+                result[..., j] = full.mean(axis=-1) if mean else full.sum(axis=-1)
+        return result
+
+
+def _stack(values: list[Any], batch: tuple[int, ...]) -> np.ndarray:
+    """Per-point values (scalars or (K, 1) columns) as one array (*batch, len(values))."""
+    result = np.empty(batch + (len(values),))
+    for j, value in enumerate(values):
+        array = np.asarray(value, dtype=float)
+        result[..., j] = array.reshape(array.shape[:1]) if array.ndim else array
+    return result
+
+
+def _sample_count(data: Mapping[str, np.ndarray]) -> int:
+    return len(next(iter(data.values()))) if data else 1
+
+
+def _columns(symbolic: SymbolicObjective, data: Mapping[str, np.ndarray],
+             variables: Iterable[Any] | None = None) -> list[np.ndarray]:
+    """The data as one float column (n,) per data symbol, in `symbolic.data_symbols` order."""
+    if variables is None:
+        target = [symbolic.spec.target] if symbolic.spec.target and data else []
+        variables = list(symbolic.spec.inputs if data else []) + target
+    columns = []
+    for variable in variables:
+        array = np.asarray(data[variable.name], dtype=float)
+        columns.extend(np.ascontiguousarray(array.reshape(len(array), -1)[:, j])
+                       for j in range(int(np.prod(array.shape[1:], dtype=int))))
+    return columns
+
+
+def model_function(symbolic: SymbolicObjective) -> Callable[..., np.ndarray]:
+    """model(parameters, inputs) → outputs (n, *target shape), for generating data."""
+    spec = symbolic.spec
+    assert symbolic.model is not None and spec.target is not None
+    inputs = tuple(s for value in symbolic.inputs.values() for s in value.flat)
+    function = numeric(list(symbolic.model.flat),
+                       symbolic.parameter_symbols + inputs + tuple(symbolic.constants))
+    constants = list(symbolic.constants.values())
+
+    def model(parameters: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> np.ndarray:
+        theta = [float(x) for p in spec.parameters
+                 for x in np.asarray(parameters[p.name], dtype=float).ravel()]
+        columns = _columns(symbolic, arrays, spec.inputs)
+        n = len(columns[0]) if columns else 1
+        with np.errstate(all="ignore"):
+            outputs = function(*theta, *columns, *constants)
+        stacked = np.stack([np.broadcast_to(np.asarray(o, dtype=float), (n,)) for o in outputs],
+                           axis=-1)
+        return stacked.reshape((n,) + spec.target.shape)
+
+    return model
+
+
+def compile_spec(spec: Spec | str | Path) -> Problem:
+    """Derive and compile a spec (or a spec file's path) into a `Problem`.
+
+    Raises SpecError for a bad spec or bad data.
+    Example: `problem = gdcheck.compile("specs/logistic.yaml"); problem.gradient(theta)`.
+    """
+    if not isinstance(spec, Spec):
+        spec = load(spec)
+    symbolic = derive(spec)
+    if spec.kind == "objective":
+        return Problem(symbolic, {})
+    return Problem(symbolic, load_data(spec, model_function(symbolic)))

@@ -1,0 +1,77 @@
+"""Every exception gdcheck raises, in one tree.
+
+Each class says what causes it and how to fix it, and carries the exit status
+the command line returns for it (`exit_code`): 2 for input a person must fix
+(a bad spec, bad usage), 1 for a check that found a defect.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class GdcheckError(Exception):
+    """Base of every gdcheck error."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a value came from: the spec file, its line and the field path."""
+
+    file: str
+    line: int | None
+    field: str
+
+    def __str__(self) -> str:
+        line = "" if self.line is None else f"{self.line}:"
+        return f"{self.file}:{line} {self.field}"
+
+    def child(self, name: str | int, line: int | None = None) -> Location:
+        field = f"{self.field}[{name}]" if isinstance(name, int) else (
+            f"{self.field}.{name}" if self.field else name
+        )
+        return Location(self.file, self.line if line is None else line, field)
+
+
+class SpecError(GdcheckError):
+    """The spec file is not valid: the message names the file, line and field.
+
+    Fix the field the message names; SPEC.md documents every field.
+    """
+
+    exit_code = 2
+
+    def __init__(self, location: Location, message: str):
+        self.location = location
+        self.message = message
+        super().__init__(f"{location}: {message}")
+
+
+class ExpressionError(SpecError):
+    """An expression in the spec uses syntax, names or shapes the language does not allow."""
+
+
+class DataError(SpecError):
+    """The data the spec names is missing, malformed, or does not match the declared shapes."""
+
+
+class LimitError(SpecError):
+    """The spec exceeds a safety limit (expression length, nesting depth, exponent, size)."""
+
+
+class UsageError(GdcheckError):
+    """The command line or a Python call was used wrongly: the message says how to fix it."""
+
+    exit_code = 2
+
+
+class GradientMismatch(GdcheckError, AssertionError):
+    """A gradient disagrees with its finite-difference estimate beyond the tolerance.
+
+    The message names the worst component with both values; fix the gradient
+    code, or loosen `rtol`/`atol` if the function is genuinely ill-conditioned.
+    """
+
+    exit_code = 1

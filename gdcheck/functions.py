@@ -1,0 +1,170 @@
+"""SymPy functions of the spec language that SymPy lacks, or has in an unhelpful form.
+
+Each is a small `sympy.Function` that knows its derivative (`fdiff`), how it
+reads (`_sympystr`, `_latex`) and which numpy code computes it (`_numpycode`,
+calling a helper in `NUMPY_NAMESPACE`). Keeping `sigmoid`, `softplus` and
+`logsumexp` as functions keeps derivatives short and numerically stable;
+the non-smooth ones (`abs`, `sign`, `relu`, `maximum`, `minimum`) have a
+derivative of zero for their step, not a `DiracDelta`, and `KINKS` says where
+each is not differentiable.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+# Names a spec may not declare: the language's functions and constants, and the model output.
+RESERVED_NAMES = frozenset({
+    "exp", "log", "sqrt", "abs", "sin", "cos", "tan", "tanh", "sigmoid", "softplus", "relu",
+    "log1p", "expm1", "erf", "sign", "maximum", "minimum", "sum", "mean", "dot", "norm",
+    "logsumexp", "max", "min", "softmax", "log_softmax", "transpose", "pi", "e", "y_pred",
+})
+
+
+class _Named(sp.Function):
+    """A function printed under its spec-language name."""
+
+    spec_name = ""
+    latex_name = ""
+
+    def _eval_is_real(self) -> bool | None:
+        return True if all(arg.is_real for arg in self.args) else None
+
+    def _sympystr(self, printer: Any) -> str:
+        return f"{self.spec_name}({', '.join(printer._print(a) for a in self.args)})"
+
+    def _latex(self, printer: Any) -> str:
+        inner = ", ".join(printer._print(a) for a in self.args)
+        return rf"{self.latex_name or self.spec_name}\left({inner}\right)"
+
+    def _numpycode(self, printer: Any) -> str:
+        return f"gdcheck_{self.spec_name}({', '.join(printer._print(a) for a in self.args)})"
+
+
+class Sigmoid(_Named):
+    nargs = 1
+    spec_name, latex_name = "sigmoid", r"\sigma"
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        return self * (1 - self)
+
+
+class Softplus(_Named):
+    nargs = 1
+    spec_name, latex_name = "softplus", r"\operatorname{softplus}"
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        return Sigmoid(self.args[0])
+
+
+class Step(_Named):
+    """Heaviside step, 1/2 at 0; its derivative is taken as 0 everywhere."""
+
+    nargs = 1
+    spec_name, latex_name = "step", r"\operatorname{H}"
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        return sp.S.Zero
+
+
+class Sign(_Named):
+    nargs = 1
+    spec_name, latex_name = "sign", r"\operatorname{sign}"
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        return sp.S.Zero
+
+
+class AbsoluteValue(_Named):
+    nargs = 1
+    spec_name = "abs"
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        return Sign(self.args[0])
+
+    def _latex(self, printer: Any) -> str:
+        return rf"\left|{printer._print(self.args[0])}\right|"
+
+
+class Relu(_Named):
+    nargs = 1
+    spec_name, latex_name = "relu", r"\operatorname{relu}"
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        return Step(self.args[0])
+
+
+class Maximum(_Named):
+    nargs = 2
+    spec_name, latex_name = "maximum", r"\max"
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        a, b = self.args
+        return Step(a - b) if argindex == 1 else Step(b - a)
+
+
+class Minimum(_Named):
+    nargs = 2
+    spec_name, latex_name = "minimum", r"\min"
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        a, b = self.args
+        return Step(b - a) if argindex == 1 else Step(a - b)
+
+
+class LogSumExp(_Named):
+    """log(Σ exp(aᵢ)), evaluated stably; ∂/∂aᵢ = exp(aᵢ − logsumexp(a))."""
+
+    spec_name, latex_name = "logsumexp", r"\operatorname{logsumexp}"
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        return sp.exp(self.args[argindex - 1] - self)
+
+
+# Where each non-smooth function is not differentiable: the expressions that are zero there.
+KINKS: dict[type, Any] = {
+    AbsoluteValue: lambda a: [a],
+    Sign: lambda a: [a],
+    Relu: lambda a: [a],
+    Step: lambda a: [a],
+    Maximum: lambda a, b: [a - b],
+    Minimum: lambda a, b: [a - b],
+}
+
+
+def _sigmoid(x: Any) -> Any:
+    return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(x)))
+
+
+def _logsumexp(*terms: Any) -> Any:
+    top = terms[0]
+    for term in terms[1:]:
+        top = np.maximum(top, term)
+    top = np.where(np.isfinite(top), top, 0.0)
+    return top + np.log(sum(np.exp(term - top) for term in terms))
+
+
+def _erf(x: Any) -> Any:
+    try:
+        from scipy.special import erf
+    except ImportError:  # scipy is optional: exact but slower
+        return np.frompyfunc(math.erf, 1, 1)(x).astype(float)
+    return erf(x)
+
+
+NUMPY_NAMESPACE: dict[str, Any] = {
+    "gdcheck_sigmoid": _sigmoid,
+    "gdcheck_softplus": lambda x: np.logaddexp(0.0, x),
+    "gdcheck_step": lambda x: np.heaviside(x, 0.5),
+    "gdcheck_sign": np.sign,
+    "gdcheck_abs": np.abs,
+    "gdcheck_relu": lambda x: np.maximum(x, 0.0),
+    "gdcheck_maximum": np.maximum,
+    "gdcheck_minimum": np.minimum,
+    "gdcheck_logsumexp": _logsumexp,
+    "erf": _erf,
+}
