@@ -8,15 +8,21 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import NoReturn, TextIO
 
 import numpy as np
 import sympy as sp
 
+from .checks import CheckResult
+from .compiled import compile_spec
 from .errors import GdcheckError, Location, SpecError, UsageError
+from .report import SpecFailure, write_index, write_junit
 from .spec import Spec, load
-from .symbolic import SymbolicObjective, derive
+from .symbolic import SymbolicObjective
+from .verify import Verification, verify
 
 
 class _Parser(argparse.ArgumentParser):
@@ -33,7 +39,31 @@ def _parser() -> argparse.ArgumentParser:
     derive_command.add_argument("--hessian", action="store_true", help="print the Hessian too")
     derive_command.add_argument("--latex", action="store_true", help="print LaTeX")
     derive_command.set_defaults(run=_derive)
+    verify_command = commands.add_parser("verify", help="run every check of the specs")
+    verify_command.add_argument("paths", nargs="+", metavar="PATH",
+                                help="spec files, or folders searched for *.yaml / *.yml")
+    verify_command.add_argument("--report-dir", default="reports", metavar="DIR",
+                                help="where reports go (default: reports/)")
+    verify_command.add_argument("--seed", type=_natural, default=0, metavar="N",
+                                help="seed for Hypothesis and sampling (default 0)")
+    verify_command.add_argument("--examples", type=_positive, metavar="N",
+                                help="examples for every property check")
+    verify_command.add_argument("--junit", metavar="FILE", help="write JUnit XML for CI")
+    verify_command.set_defaults(run=_verify)
     return parser
+
+
+def _natural(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"got {text!r}, expected a whole number >= 0")
+    return int(text)
+
+
+def _positive(text: str) -> int:
+    value = _natural(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"got {text!r}, expected a whole number >= 1")
+    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -51,9 +81,102 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def _verify(arguments: argparse.Namespace, out: TextIO) -> int:
+    started = time.perf_counter()
+    paths = spec_paths(arguments.paths)
+    entries: list[Verification | SpecFailure] = []
+    names: dict[str, Path] = {}
+    for path in paths:
+        entries.append(_verify_one(path, arguments, names, out))
+    report_dir = Path(arguments.report_dir)
+    index = write_index(entries, report_dir)
+    if arguments.junit:
+        write_junit(entries, Path(arguments.junit))
+    passed = sum(isinstance(e, Verification) and e.passed for e in entries)
+    errors = sum(isinstance(e, SpecFailure) for e in entries)
+    failed = len(entries) - passed - errors
+    print(f"{len(entries)} spec{'s' if len(entries) != 1 else ''}: {passed} passed, {failed} "
+          f"failed, {errors} error{'s' if errors != 1 else ''} "
+          f"({time.perf_counter() - started:.1f}s); index: {index}", file=out)
+    return 2 if errors else 1 if failed else 0
+
+
+def spec_paths(arguments: Sequence[str]) -> list[Path]:
+    """The spec files named, folders expanded to their *.yaml and *.yml files, sorted."""
+    paths: list[Path] = []
+    for argument in arguments:
+        path = Path(argument)
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml")
+                           and p.is_file())
+            if not found:
+                raise UsageError(f"no *.yaml or *.yml spec files in folder {argument}")
+            paths.extend(found)
+        elif path.is_file():
+            paths.append(path)
+        else:
+            raise UsageError(f"no such file or folder: {argument}")
+    return paths
+
+
+def _verify_one(path: Path, arguments: argparse.Namespace, names: dict[str, Path],
+                out: TextIO) -> Verification | SpecFailure:
+    print(f"{path}", file=out, flush=True)
+    progress = _Progress(sys.stderr)
+    try:
+        spec = load(path)
+        if spec.name in names:
+            raise SpecError(Location(str(path), None, "name"), f"'{spec.name}' is also the name "
+                            f"of {names[spec.name]}; names must differ (they name report folders)")
+        names[spec.name] = path
+        verification = verify(spec, arguments.report_dir, arguments.seed,
+                              examples=arguments.examples, progress=progress.show,
+                              on_check=lambda check: _print_check(check, progress, out))
+    except SpecError as error:
+        progress.clear()
+        print(f"Error: {error}", file=sys.stderr, flush=True)
+        return SpecFailure(str(path), str(error))
+    for warning in verification.warnings:
+        print(f"  warning: {warning}", file=out)
+    for check in verification.checks.values():
+        if check.counterexample is not None:
+            print(f"  replay: {check.counterexample.replay}", file=out)
+            break
+    print(f"  report: {verification.report_dir}", file=out, flush=True)
+    return verification
+
+
+def _print_check(check: CheckResult, progress: _Progress, out: TextIO) -> None:
+    progress.clear()
+    verdict = "PASS" if check.passed else "FAIL"
+    print(f"  {verdict} {check.name:<12} {check.summary} ({check.seconds:.1f}s)", file=out,
+          flush=True)
+
+
+class _Progress:
+    """A one-line progress indicator on a terminal; silent when output is a file or pipe."""
+
+    def __init__(self, stream: TextIO):
+        self.stream = stream
+        self.active = stream.isatty()
+        self.shown = False
+
+    def show(self, what: str, done: int, total: int) -> None:
+        if self.active:
+            self.stream.write(f"\r  ... {what}: step {done:,} of {total:,}")
+            self.stream.flush()
+            self.shown = True
+
+    def clear(self) -> None:
+        if self.shown:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+            self.shown = False
+
+
 def _derive(arguments: argparse.Namespace, out: TextIO) -> int:
     spec = load(arguments.spec)
-    symbolic = _guarded(spec, derive)
+    symbolic = _guarded(spec, lambda spec: compile_spec(spec).symbolic)  # loads data too
     show = sp.latex if arguments.latex else sp.sstr
     label = _latex_label if arguments.latex else _text_label
     for line in describe(spec, symbolic, show, label, hessian=arguments.hessian):

@@ -26,6 +26,9 @@ from .spec import Spec, load
 from .symbolic import SymbolicObjective, derive
 
 
+KINK_MARGIN = 2.0  # how far past the first-order reach of a step a kink still counts as crossed
+
+
 def numeric(expressions: Iterable[sp.Expr], arguments: Iterable[sp.Symbol]) -> Callable[..., Any]:
     """The numpy function returning the list of `expressions` at `arguments`."""
     return sp.lambdify(list(arguments), list(expressions),
@@ -107,8 +110,7 @@ class Problem:
         per_sample = self._loss_function(*self._parameter_columns(theta), *self._columns,
                                          *self._constants)[0]
         penalty = self._penalty_function(*self._parameter_columns(theta), *self._constants)[0]
-        total = self._reduce([per_sample], theta)[..., 0] + np.broadcast_to(penalty,
-                                                                             theta.shape[:-1])
+        total = (self._reduce([per_sample], theta) + _stack([penalty], theta.shape[:-1]))[..., 0]
         return float(total) if theta.ndim == 1 else total
 
     def gradient(self, theta: np.ndarray) -> np.ndarray:
@@ -128,7 +130,33 @@ class Problem:
         flat = self._reduce(per_sample, theta) + _stack(penalty, theta.shape[:-1])
         return flat.reshape(theta.shape[:-1] + (self.size, self.size))
 
+    def crosses_kink(self, theta: np.ndarray, steps: np.ndarray) -> bool:
+        """Whether moving θ by up to `steps` (per coordinate) may cross a point where the
+        objective is not differentiable, for any sample (a first-order bound, with margin)."""
+        kinks = len(self.symbolic.kinks)
+        if not kinks:
+            return False
+        theta = self._theta(theta)
+        with np.errstate(all="ignore"):
+            rows = self._kink_function(*self._parameter_columns(theta), *self._columns,
+                                       *self._constants)
+        shape = (self.samples,)
+        values = [np.broadcast_to(np.asarray(v, dtype=float), shape) for v in rows[:kinks]]
+        slopes = [np.broadcast_to(np.abs(np.asarray(v, dtype=float)), shape)
+                  for v in rows[kinks:]]
+        for i, value in enumerate(values):
+            reach = sum(slopes[i * self.size + j] * steps[j] for j in range(self.size))
+            if np.any(np.abs(value) <= KINK_MARGIN * reach):
+                return True
+        return False
+
     # -- compiled functions, each made on first use
+
+    @cached_property
+    def _kink_function(self) -> Callable[..., Any]:
+        kinks = self.symbolic.kinks
+        slopes = [sp.diff(k, s) for k in kinks for s in self.symbolic.parameter_symbols]
+        return numeric(list(kinks) + slopes, self._arguments)
 
     @cached_property
     def _loss_function(self) -> Callable[..., Any]:

@@ -215,14 +215,22 @@ def validate(source: Text, tree: ast.expr, names: Sequence[str], constants: dict
     # The Tuple of W[1, 2] is part of an index, and the `f` of f(x) names a function:
     # neither is a value, and _check_call and _check_index check them.
     parts = {id(node.slice) for node in ast.walk(tree) if isinstance(node, ast.Subscript)}
-    parts |= {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
-    for node in _post_order(tree):
+    parts |= {id(node.func) for node in ast.walk(tree)
+              if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)}
+    # Constructs outside the grammar first, outermost first (ast.walk is breadth-first),
+    # so the message names what was written (a lambda, not its arguments).
+    for node in ast.walk(tree):
+        _check_allowed(checker, node)
+    order = _post_order(tree)
+    for node in reversed(order):
         if id(node) not in parts:
             _check_node(checker, node, names, elsewhere or {})
+    for node in order:
         folded[node] = _fold(checker, node, folded, constants)
 
 
 def _post_order(tree: ast.AST) -> list[ast.AST]:
+    """Every node, children before parents (reversed: parents before children)."""
     order, stack = [], [tree]
     while stack:
         node = stack.pop()
@@ -244,15 +252,19 @@ def _check_depth(checker: _Checker, tree: ast.AST) -> None:
             stack.append((child, depth if same_chain else depth + 1))
 
 
-def _check_node(checker: _Checker, node: ast.AST, names: Sequence[str],
-                elsewhere: dict[str, str]) -> None:
+def _check_allowed(checker: _Checker, node: ast.AST) -> None:
     if not isinstance(node, _ALLOWED_NODES):
         what = _DESCRIPTIONS.get(type(node), type(node).__name__)
         raise checker.error(f"{what} is not allowed in an expression", node)
     if isinstance(node, ast.Constant) and (
             isinstance(node.value, bool) or not isinstance(node.value, (int, float))):
-        raise checker.error(f"{type(node.value).__name__} values are not allowed; only numbers",
-                            node)
+        kind = {str: "text", bytes: "bytes", complex: "complex numbers",
+                bool: "booleans"}.get(type(node.value), type(node.value).__name__)
+        raise checker.error(f"{kind} are not allowed in an expression; only numbers", node)
+
+
+def _check_node(checker: _Checker, node: ast.AST, names: Sequence[str],
+                elsewhere: dict[str, str]) -> None:
     if isinstance(node, ast.Name) and node.id not in names and node.id not in CONSTANTS:
         if node.id in FUNCTIONS:
             raise checker.error(f"'{node.id}' is a function; call it as {node.id}(...)", node)
@@ -272,7 +284,10 @@ def _check_node(checker: _Checker, node: ast.AST, names: Sequence[str],
 
 def _check_call(checker: _Checker, node: ast.Call) -> None:
     if not isinstance(node.func, ast.Name):
-        raise checker.error("only the listed functions can be called", node)
+        what = _DESCRIPTIONS.get(type(node.func))
+        message = f"{what} is not allowed in an expression" if what else (
+            "only the listed functions can be called, by name")
+        raise checker.error(message, node.func if what else node)
     name = node.func.id
     if name not in FUNCTIONS:
         close = difflib.get_close_matches(name, FUNCTIONS, n=1)

@@ -358,7 +358,7 @@ def parse(source: str, path: Path) -> Spec:
         data=_data(top, path) if top.has("data") else None,
         optimizer=_optimizer(top),
         checks=_checks(top),
-        expect=_expect(top, {p.name for p in parameters}),
+        expect=_expect(top, {p.name: p.shape for p in parameters}),
     )
 
 
@@ -431,7 +431,8 @@ def _variables(top: Fields, key: str, declared: dict[str, Location], *, with_ini
 
 def _shape(value: Any, where: Location) -> tuple[int, ...]:
     if not isinstance(value, list) or len(value) > 2:
-        raise SpecError(where, f"got {describe(value)}, expected a list of at most two "
+        got = f"a list of {len(value)} dimensions" if isinstance(value, list) else describe(value)
+        raise SpecError(where, f"got {got}, expected a list of at most two "
                         "non-negative integers ([], [d] or [m, n])")
     dims = tuple(number(0, integer=True, high=MAX_SCALARS)(item.value, where.child(i, item.line))
                  for i, item in enumerate(value))
@@ -472,13 +473,24 @@ def _data(top: Fields, path: Path) -> DataSource:
             else:
                 named[name] = text(str(item.value) if isinstance(item.value, int)
                                    else item.value, where)
-        return CsvData(folder / data.required("csv", text), named, data.at("csv"))
+        return CsvData(_data_path(folder, data, "csv"), named, data.at("csv"))
     if kind == "npz":
-        return NpzData(folder / data.required("npz", text), data.at("npz"))
+        return NpzData(_data_path(folder, data, "npz"), data.at("npz"))
     items = data.required("inline", lambda v, w: _mapping_of(v, w, "name: values"))
     values = {name: _raw(item) for name, item in items.items()}
     locations = {name: data.at("inline").child(name, item.line) for name, item in items.items()}
     return InlineData(values, locations, data.at("inline"))
+
+
+def _data_path(folder: Path, data: Fields, key: str) -> Path:
+    """A data file's path: relative to the spec's folder and inside it (specs may be untrusted)."""
+    written = data.required(key, text)
+    relative = Path(written)
+    resolved = (folder / relative).resolve()
+    if relative.is_absolute() or not resolved.is_relative_to(folder.resolve()):
+        raise SpecError(data.at(key), f"got '{written}', expected a path relative to the "
+                        "spec's folder and inside it")
+    return folder / relative
 
 
 def _raw(node: Node) -> Any:
@@ -577,7 +589,17 @@ def _check(fields: Fields, key: str, kind: type, checkers: dict[str, Callable[[A
                    if sub.has(name)})
 
 
-def _expect(top: Fields, parameters: set[str]) -> Expect | None:
+def _nested_shape(value: Any) -> tuple[int, ...] | None:
+    """The shape of a number or nested list of numbers; None when ragged."""
+    if not isinstance(value, list):
+        return ()
+    shapes = {_nested_shape(item) for item in value}
+    if len(shapes) > 1 or None in shapes:
+        return None
+    return (len(value),) + (shapes.pop() if shapes else ())
+
+
+def _expect(top: Fields, parameters: dict[str, tuple[int, ...]]) -> Expect | None:
     if not top.has("expect"):
         return None
     fields = top.sub("expect", ("minimum", "value", "tol"))
@@ -591,5 +613,9 @@ def _expect(top: Fields, parameters: set[str]) -> Expect | None:
                 raise SpecError(where, unknown_key(name, "expect.minimum",
                                                    tuple(sorted(parameters))))
             minimum[name] = plain(item.value, where)
+            shape = _nested_shape(minimum[name])
+            if shape != parameters[name]:
+                raise SpecError(where, f"got shape {list(shape) if shape else '[]'}, but "
+                                f"parameter '{name}' has shape {list(parameters[name])}")
     return Expect(minimum=minimum, value=fields.get("value", number()),
                   tol=fields.get("tol", number(0, above=True), 1e-6), location=fields.where)

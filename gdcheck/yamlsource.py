@@ -63,8 +63,24 @@ def read_text(path: Path) -> str:
         raise SpecError(where, f"cannot read the spec: {error.strerror or error}") from None
 
 
+MAX_NESTING = 64
+
+
+def _check_nesting(text: str, file: str) -> None:
+    """Reject deep flow nesting before PyYAML, whose time grows steeply with it."""
+    depth = 0
+    for line_number, line in enumerate(text.splitlines(), start=1):
+        for char in line:
+            depth += char in "[{"
+            depth -= char in "]}"
+            if depth > MAX_NESTING:
+                raise SpecError(Location(file, line_number, "yaml"),
+                                f"brackets nested more than {MAX_NESTING} deep")
+
+
 def parse_yaml(text: str, file: str) -> Node:
     """Parse YAML text into a Node tree, rejecting what SPEC.md forbids."""
+    _check_nesting(text, file)
     try:
         _reject_anchors_and_tags(text, file)
         root = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -79,7 +95,7 @@ def parse_yaml(text: str, file: str) -> Node:
         raise SpecError(Location(file, None, "yaml"), "the YAML is nested too deeply") from None
     if root is None:
         raise SpecError(Location(file, 1, "spec"), "the spec is empty; expected a mapping")
-    node = _convert(root, file)
+    node = _convert(root, file, "")
     if not isinstance(node.value, dict):
         raise SpecError(Location(file, node.line, "spec"),
                         f"got {node.kind()}, expected a mapping of fields at the top")
@@ -110,7 +126,7 @@ def _reject_anchors_and_tags(text: str, file: str) -> None:
                                 "more than one YAML document; a spec is one document")
 
 
-def _convert(node: yaml.Node, file: str) -> Node:
+def _convert(node: yaml.Node, file: str, path: str) -> Node:
     # Iterative over mappings and sequences would be overkill: depth is bounded by the
     # 1 MiB limit and RecursionError is caught by the caller.
     line = node.start_mark.line + 1
@@ -121,13 +137,15 @@ def _convert(node: yaml.Node, file: str) -> Node:
                 raise SpecError(Location(file, key_node.start_mark.line + 1, "yaml"),
                                 "a key must be plain text")
             key = str(key_node.value)
+            field = f"{path}.{key}" if path else key
             if key in mapping:
-                raise SpecError(Location(file, key_node.start_mark.line + 1, key),
+                raise SpecError(Location(file, key_node.start_mark.line + 1, field),
                                 f"duplicate key '{key}' (first at line {mapping[key].line})")
-            mapping[key] = _convert(value_node, file)
+            mapping[key] = _convert(value_node, file, field)
         return Node(mapping, line)
     if isinstance(node, yaml.SequenceNode):
-        return Node([_convert(item, file) for item in _rejoin_items(node)], line)
+        return Node([_convert(item, file, f"{path}[{i}]")
+                     for i, item in enumerate(_rejoin_items(node))], line)
     return Node(_scalar(node), line)
 
 

@@ -1,0 +1,96 @@
+"""What every check receives, and the Hypothesis search they share."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from hypothesis import HealthCheck, Phase, Verbosity, assume, given, settings
+from hypothesis import seed as hypothesis_seed
+from hypothesis.errors import Unsatisfiable
+
+from ..compiled import Problem
+from ..spec import Spec
+from ..strategies import initialisations
+
+SKIP = "skip"  # a property's answer for a point that says nothing (a kink, a zero gradient)
+
+Property = Callable[[np.ndarray], str | None]
+
+
+@dataclass(frozen=True)
+class Context:
+    spec: Spec
+    problem: Problem
+    seed: int = 0
+    examples: int | None = None          # the --examples override
+    progress: Callable[[str, int, int], None] | None = None
+
+    def examples_for(self, configured: int) -> int:
+        return configured if self.examples is None else self.examples
+
+    @property
+    def replay(self) -> str:
+        override = "" if self.examples is None else f" --examples {self.examples}"
+        return f"gdcheck verify {self.spec.path} --seed {self.seed}{override}"
+
+    def point(self, theta: np.ndarray) -> dict[str, Any]:
+        """θ as parameter name → value (number or nested list), for reports."""
+        return {name: value.tolist() for name, value in self.problem.unpack(theta).items()}
+
+    def point_text(self, theta: np.ndarray) -> str:
+        return ", ".join(f"{name}={_short(value)}" for name, value in self.point(theta).items())
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(_short(v) for v in value) + "]"
+    return f"{value:.6g}"
+
+
+@dataclass
+class Search:
+    """The outcome of a Hypothesis search for a point where a property fails."""
+
+    examples: int = 0
+    skipped: int = 0
+    failure: tuple[np.ndarray, str] | None = None
+
+
+class _PropertyFailed(AssertionError):
+    pass
+
+
+def falsify(context: Context, examples: int, property_: Property) -> Search:
+    """Search the spec's initialisation ranges for a point where `property_` fails.
+
+    `property_(theta)` returns None where it holds, SKIP where the point says
+    nothing, or a message. The failure kept is the one Hypothesis shrank to
+    (it replays the minimal example last).
+    """
+    search = Search()
+
+    @settings(max_examples=examples, deadline=None, database=None, derandomize=False,
+              suppress_health_check=list(HealthCheck), verbosity=Verbosity.quiet,
+              phases=[Phase.explicit, Phase.generate, Phase.shrink], print_blob=False,
+              report_multiple_bugs=False)
+    @hypothesis_seed(context.seed)
+    @given(initialisations(context.spec))
+    def holds(theta: np.ndarray) -> None:
+        search.examples += 1
+        with np.errstate(all="ignore"):
+            answer = property_(theta)
+        if answer == SKIP:
+            search.skipped += 1
+            assume(False)
+        elif answer is not None:
+            search.failure = (theta.copy(), answer)
+            raise _PropertyFailed(answer)
+
+    try:
+        holds()
+    except (_PropertyFailed, Unsatisfiable):  # Unsatisfiable: every point was skipped
+        pass
+    return search

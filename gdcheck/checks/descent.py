@@ -1,0 +1,72 @@
+"""`descent`: one optimizer step lowers the objective.
+
+At drawn initialisations where the gradient is not zero, the first step of
+the spec's optimizer must lower L. Points where the decrease a step can make
+(η‖∇L‖²) is below the rounding of L say nothing and are skipped. A failure
+names both values and the largest learning rate (halving from η) that would
+have lowered L there.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from ..finite_diff import EPSILON
+from ..optimizers import step
+from ..spec import Spec
+from . import CheckResult, Counterexample
+from .context import SKIP, Context, falsify
+
+ROUNDING = 64 * EPSILON   # changes in L smaller than this (relative) are rounding noise
+HALVINGS = 60
+
+
+def enabled(spec: Spec) -> bool:
+    return spec.checks.descent is not None
+
+
+def run(context: Context) -> CheckResult:
+    settings = context.spec.checks.descent
+    assert settings is not None
+    problem, optimizer = context.problem, context.spec.optimizer
+
+    def lowers(theta: np.ndarray) -> str | None:
+        loss, gradient = problem.loss(theta), problem.gradient(theta)
+        if not (np.isfinite(loss) and np.all(np.isfinite(gradient))):
+            return (f"at {context.point_text(theta)} the objective or its gradient is not "
+                    f"finite (L = {loss:.6g})")
+        noise = ROUNDING * max(1.0, abs(loss))
+        if optimizer.learning_rate * float(gradient @ gradient) <= noise:
+            return SKIP
+        after = problem.loss(step(optimizer, theta[None], gradient[None])[0][0])
+        if after < loss + noise:
+            return None
+        return (f"one {optimizer.method} step (learning_rate {optimizer.learning_rate:g}) from "
+                f"{context.point_text(theta)} raised the objective from {loss:.6g} to "
+                f"{after:.6g}; {_largest_rate(context, theta, loss, gradient)}")
+
+    examples = context.examples_for(settings.examples)
+    search = falsify(context, examples, lowers)
+    details = {"examples": examples, "evaluated": search.examples, "skipped": search.skipped}
+    if search.failure is None:
+        return CheckResult("descent", True, f"one {optimizer.method} step lowered the objective "
+                           f"at {search.examples - search.skipped} points", details)
+    theta, detail = search.failure
+    return CheckResult("descent", False, detail, details,
+                       Counterexample(context.point(theta), detail, context.replay))
+
+
+def _largest_rate(context: Context, theta: np.ndarray, loss: float,
+                  gradient: np.ndarray) -> str:
+    """The largest η/2^k (k ≥ 1) whose step lowers L at θ, as a sentence."""
+    optimizer = context.spec.optimizer
+    rate = optimizer.learning_rate
+    for _ in range(HALVINGS):
+        rate /= 2
+        trial = dataclasses.replace(optimizer, learning_rate=rate)
+        after = context.problem.loss(step(trial, theta[None], gradient[None])[0][0])
+        if np.isfinite(after) and after < loss:
+            return f"a learning rate of {rate:.3g} would have lowered it there"
+    return "no smaller learning rate lowered it there either (is the gradient's sign wrong?)"
