@@ -21,7 +21,7 @@ from .compiled import compile_spec
 from .errors import GdcheckError, Location, SpecError, UsageError
 from .report import SpecFailure, write_index, write_junit
 from .spec import Spec, load
-from .symbolic import SymbolicObjective
+from .symbolic import SymbolicObjective, shared_subexpressions
 from .verify import Verification, verify
 
 
@@ -38,6 +38,8 @@ def _parser() -> argparse.ArgumentParser:
     derive_command.add_argument("spec", help="a spec file")
     derive_command.add_argument("--hessian", action="store_true", help="print the Hessian too")
     derive_command.add_argument("--latex", action="store_true", help="print LaTeX")
+    derive_command.add_argument("--inline", action="store_true",
+                                help="write shared subexpressions out instead of naming them")
     derive_command.set_defaults(run=_derive)
     verify_command = commands.add_parser("verify", help="run every check of the specs")
     verify_command.add_argument("paths", nargs="+", metavar="PATH",
@@ -179,7 +181,8 @@ def _derive(arguments: argparse.Namespace, out: TextIO) -> int:
     symbolic = _guarded(spec, lambda spec: compile_spec(spec).symbolic)  # loads data too
     show = sp.latex if arguments.latex else sp.sstr
     label = _latex_label if arguments.latex else _text_label
-    for line in describe(spec, symbolic, show, label, hessian=arguments.hessian):
+    for line in describe(spec, symbolic, show, label, hessian=arguments.hessian,
+                         shared=not arguments.inline):
         print(line, file=out)
     return 0
 
@@ -202,29 +205,40 @@ def _latex_label(name: str) -> str:
 
 
 def describe(spec: Spec, symbolic: SymbolicObjective, show: Callable[[sp.Expr], str],
-             label: Callable[[str], str], *, hessian: bool = False) -> list[str]:
-    """The lines `gdcheck derive` prints: objective, model, every dL/dθᵢ (and the Hessian)."""
-    lines = [f"spec: {spec.name} ({spec.path})",
-             f"parameters: {', '.join(symbolic.parameter_names)}"]
+             label: Callable[[str], str], *, hessian: bool = False,
+             shared: bool = True) -> list[str]:
+    """The lines `gdcheck derive` prints: objective, model, every dL/dθᵢ (and the Hessian).
+
+    With `shared`, subexpressions used more than once are named u0, u1, ... first.
+    """
+    names = symbolic.parameter_names
+    titled = [("objective: L", symbolic.objective_expression)]
+    titled += [(f"  {label(name)}", g) for name, g in zip(names, symbolic.gradient_expressions,
+                                                         strict=True)]
+    if hessian:
+        titled += [(f"  d2L/d{names[i]}d{names[j]}",
+                    symbolic.readable(row[j], symbolic.penalty_hessian[i][j]))
+                   for i, row in enumerate(symbolic.sample_hessian) for j in range(i, len(names))]
+    definitions: list[tuple[sp.Symbol, sp.Expr]] = []
+    expressions = [expression for _, expression in titled]
+    if shared:
+        definitions, expressions = shared_subexpressions(expressions)
+    lines = [f"spec: {spec.name} ({spec.path})", f"parameters: {', '.join(names)}"]
     if spec.constants:
         lines.append("constants: " + ", ".join(f"{k} = {v:g}" for k, v in spec.constants.items()))
     if symbolic.model is not None:
         lines.append(f"model: y_pred = {_show_value(symbolic.model, show)}")
         lines.append(f"loss (per sample, as written): {spec.loss.text.strip()}")  # type: ignore
-    lines.append(f"objective: L = {show(symbolic.objective_expression)}")
-    lines.append("gradient:")
-    for name, expression in zip(symbolic.parameter_names, symbolic.gradient_expressions,
-                                strict=True):
-        lines.append(f"  {label(name)} = {show(expression)}")
-    if hessian:
-        lines.append("hessian (upper triangle):")
-        names = symbolic.parameter_names
-        for i, row in enumerate(symbolic.sample_hessian):
-            for j in range(i, len(names)):
-                entry = symbolic.readable(row[j], symbolic.penalty_hessian[i][j])
-                lines.append(f"  d2L/d{names[i]}d{names[j]} = {show(entry)}")
-    for warning in symbolic.warnings:
-        lines.append(f"warning: {warning}")
+    if definitions:
+        lines.append("where:")
+        lines += [f"  {show(symbol)} = {show(expression)}" for symbol, expression in definitions]
+    for i, ((title, _), expression) in enumerate(zip(titled, expressions, strict=True)):
+        if i == 1:
+            lines.append("gradient:")
+        if i == len(names) + 1:
+            lines.append("hessian (upper triangle):")
+        lines.append(f"{title} = {show(expression)}")
+    lines += [f"warning: {warning}" for warning in symbolic.warnings]
     return lines
 
 

@@ -130,6 +130,26 @@ class SymbolicObjective:
                                                            self.penalty_gradient, strict=True))
 
 
+def shared_subexpressions(expressions: list[sp.Expr]) -> tuple[list[tuple[sp.Symbol, sp.Expr]],
+                                                                 list[sp.Expr]]:
+    """Name the subexpressions worth naming (u0 = tanh(...)), for people to read.
+
+    Common subexpressions that hold a function or a few operations keep a name;
+    trivial ones (`1 - y`, `2*lam`) are put back inline.
+    """
+    found, reduced = sp.cse(expressions, symbols=sp.numbered_symbols("u", real=True))
+    inline: dict[sp.Symbol, sp.Expr] = {}
+    kept: list[tuple[sp.Symbol, sp.Expr]] = []
+    for symbol, expression in found:
+        expression = expression.xreplace(inline)
+        if expression.atoms(sp.Function) or sp.count_ops(expression) >= 4:
+            kept.append((sp.Symbol(f"u{len(kept)}", real=True), expression))
+            inline[symbol] = kept[-1][0]
+        else:
+            inline[symbol] = expression
+    return kept, [expression.xreplace(inline) for expression in reduced]
+
+
 def _hessian(gradient: tuple[sp.Expr, ...], symbols: tuple[sp.Symbol, ...]
              ) -> tuple[tuple[sp.Expr, ...], ...]:
     size = len(symbols)

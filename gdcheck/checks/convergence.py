@@ -53,7 +53,7 @@ def run(context: Context) -> CheckResult:
                            f"(gradient norm < {settings.grad_tol:g}) within {steps} steps",
                            details, curves=curves)
     i, problem = failures[0]
-    detail = (f"run {i} of {len(runs)} from {context.point_text(initial[i])}: {problem}"
+    detail = (f"run {i + 1} of {len(runs)} from {context.point_text(initial[i])}: {problem}"
               + (f" ({len(failures) - 1} other runs failed too)" if len(failures) > 1 else ""))
     return CheckResult("convergence", False, detail, details,
                        Counterexample(context.point(initial[i]), detail, context.replay),
