@@ -21,7 +21,7 @@ from .compiled import compile_spec
 from .errors import GdcheckError, Location, SpecError, UsageError
 from .report import SpecFailure, write_index, write_junit
 from .spec import Spec, load
-from .symbolic import SymbolicObjective, shared_subexpressions
+from .symbolic import SymbolicObjective, formula, latex_formula, shared_subexpressions
 from .verify import Verification, verify
 
 
@@ -179,7 +179,7 @@ class _Progress:
 def _derive(arguments: argparse.Namespace, out: TextIO) -> int:
     spec = load(arguments.spec)
     symbolic = _guarded(spec, lambda spec: compile_spec(spec).symbolic)  # loads data too
-    show = sp.latex if arguments.latex else sp.sstr
+    show = latex_formula if arguments.latex else formula
     label = _latex_label if arguments.latex else _text_label
     for line in describe(spec, symbolic, show, label, hessian=arguments.hessian,
                          shared=not arguments.inline):

@@ -1,7 +1,7 @@
 """SymPy expressions → numpy functions (the one `lambdify` wrapper) → `Problem`.
 
 How it works: each list of expressions is lambdified once, with `cse=True`
-and every argument dummified (no user-chosen name reaches generated code),
+and every argument renamed (no user-chosen name reaches generated code),
 over three groups of arguments: the parameters, the data columns and the
 named constants. Data enter as whole columns (n,), parameters as scalars for
 θ of shape (P,) or as (K, 1) columns for a batch θ of shape (K, P), so one call
@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import sympy as sp
+from sympy.printing.numpy import NumPyPrinter
 
 from .data import load_data
 from .errors import UsageError
@@ -31,8 +32,19 @@ KINK_MARGIN = 2.0  # how far past the first-order reach of a step a kink still c
 
 def numeric(expressions: Iterable[sp.Expr], arguments: Iterable[sp.Symbol]) -> Callable[..., Any]:
     """The numpy function returning the list of `expressions` at `arguments`."""
-    return sp.lambdify(list(arguments), list(expressions),
-                       modules=[NUMPY_NAMESPACE, "numpy"], cse=True, dummify=True)
+    # order="none": code keeps each sum's terms as they are; sorting them for display
+    # evaluates terms numerically and grows exponentially with nested tanh.
+    printer = NumPyPrinter({"fully_qualified_modules": False, "inline": True,
+                            "allow_unknown_functions": True, "order": "none",
+                            "user_functions": {name: name for name in NUMPY_NAMESPACE}})
+    # Arguments become generated names (no user-chosen name reaches the code), and stay real:
+    # lambdify's own dummies are not, and rebuilding nested tanh over them is very slow.
+    arguments = list(arguments)
+    generated = [sp.Symbol(f"arg{i}", real=True) for i in range(len(arguments))]
+    renamed = dict(zip(arguments, generated, strict=True))
+    code = [e.xreplace(renamed) if isinstance(e, sp.Basic) else e for e in expressions]
+    return sp.lambdify(generated, code, modules=[NUMPY_NAMESPACE, "numpy"], printer=printer,
+                       cse=True)
 
 
 class Problem:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import ast
 import difflib
 import math
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -73,7 +74,12 @@ def elementwise(sympy_function: Callable[..., Any], fold: Callable[..., float],
 
 
 def reduction(combine: Callable[[list[Any]], Any]) -> Function:
-    return Function(1, lambda v: value_of(combine(list(v.flat))))
+    def build(v: Value) -> Value:
+        if v.size == 0:
+            raise ValueError(f"cannot reduce an empty value of shape {shape_text(v)}")
+        return value_of(combine(list(v.flat)))
+
+    return Function(1, build)
 
 
 def vector_map(transform: Callable[[list[Any]], list[Any]]) -> Function:
@@ -158,6 +164,7 @@ _DESCRIPTIONS: dict[type, str] = {
     ast.IfExp: "if/else", ast.JoinedStr: "an f-string", ast.NamedExpr: "':='",
     ast.Starred: "starred arguments", ast.Slice: "a slice", ast.Dict: "a dict",
     ast.Set: "a set", ast.Await: "await", ast.Yield: "yield",
+    ast.keyword: "keyword arguments",
 }
 
 
@@ -192,7 +199,10 @@ def parse_tree(source: Text) -> ast.expr:
         if not char.isascii() or (not char.isprintable() and char not in "\n\t\r"):
             raise checker.error(f"character {char!r} at column {position + 1} is not allowed "
                                 "(names and operators are ASCII)")
+    limit = sys.getrecursionlimit()
     try:
+        # a chain of n terms is n levels deep for Python's parser; the length cap bounds n
+        sys.setrecursionlimit(max(limit, 4 * MAX_LENGTH))
         tree = ast.parse(checker.flat, mode="eval")
     except SyntaxError as error:
         column = f" at column {error.offset}" if error.offset else ""
@@ -200,6 +210,8 @@ def parse_tree(source: Text) -> ast.expr:
     except (RecursionError, MemoryError):
         raise checker.error(f"nested too deeply (at most {MAX_DEPTH} levels)",
                             kind=LimitError) from None
+    finally:
+        sys.setrecursionlimit(limit)
     return tree.body
 
 
@@ -240,16 +252,22 @@ def _post_order(tree: ast.AST) -> list[ast.AST]:
 
 
 def _check_depth(checker: _Checker, tree: ast.AST) -> None:
-    stack: list[tuple[ast.AST, int]] = [(tree, 1)]
+    """Nesting depth counts operations and calls; a name or number is not a level, and a
+    flat chain `a + b - c + ...` (or `a * b / c`) is one level however long."""
+    stack: list[tuple[ast.AST, int]] = [(tree, 0)]
     while stack:
         node, depth = stack.pop()
+        children = [child for child in ast.iter_child_nodes(node) if isinstance(child, ast.expr)]
+        if not children:
+            continue
+        depth += 1
         if depth > MAX_DEPTH:
-            raise checker.error(f"nested more than {MAX_DEPTH} levels deep", kind=LimitError)
+            raise checker.error(f"nested more than {MAX_DEPTH} levels deep", node, LimitError)
         group = _CHAIN_GROUPS.get(type(node.op)) if isinstance(node, ast.BinOp) else None
-        for child in ast.iter_child_nodes(node):
+        for child in children:
             same_chain = (group is not None and isinstance(child, ast.BinOp)
                           and _CHAIN_GROUPS.get(type(child.op)) == group)
-            stack.append((child, depth if same_chain else depth + 1))
+            stack.append((child, depth - 1 if same_chain else depth))
 
 
 def _check_allowed(checker: _Checker, node: ast.AST) -> None:
@@ -377,16 +395,37 @@ def _fold_value(node: ast.AST, folded: dict[ast.AST, float | None],
 
 
 class _Builder:
-    def __init__(self, source: Text, environment: dict[str, Value]):
+    def __init__(self, source: Text, environment: dict[str, Value], constants: dict[str, float],
+                 tree: ast.AST):
         self.checker = _Checker(source)
         self.environment = environment
+        self.values = {sp.Symbol(name, real=True): value for name, value in constants.items()}
+        self.constant = _constant_nodes(tree, constants)
 
     def build(self, node: ast.AST) -> Value:
         try:
             method = getattr(self, f"_{type(node).__name__.lower()}")
-            return method(node)
+            value = method(node)
+        except _ExponentTooLarge as error:
+            raise self.checker.error(str(error), node, LimitError) from None
         except (ValueError, TypeError, IndexError) as error:
             raise self.checker.error(str(error), node) from None
+        if id(node) in self.constant and not isinstance(node, ast.Constant):
+            self._check_constant(node, value)
+        return value
+
+    def _check_constant(self, node: ast.AST, value: Value) -> None:
+        """Constants that pass pass 1 unfolded (through sum, lists, indexing) are checked here."""
+        for item in value.flat:
+            try:
+                number = complex(sp.N(item, 17, subs=self.values))
+            except (TypeError, ValueError, OverflowError):
+                number = complex(math.nan)
+            if not (math.isfinite(number.real) and math.isfinite(number.imag)):
+                raise self.checker.error("a constant here overflows a float or is undefined",
+                                         node, LimitError)
+            if number.imag != 0:
+                raise self.checker.error("a constant here folds to a complex number", node)
 
     def _constant(self, node: ast.Constant) -> Value:
         if isinstance(node.value, int):
@@ -408,7 +447,7 @@ class _Builder:
             left, right = self.build(node.left), self.build(node.right)
             if isinstance(node.op, ast.MatMult):
                 return self._matmul(node, left, right)
-            return self._combine(node, [left, right], sp.Pow)
+            return self._combine(node, [left, right], _power)
         terms = [(self.build(operand), inverse) for operand, inverse in _chain(node, group)]
         if group == "+":
             signed = [value_of(-term) if inverse else term for term, inverse in terms]
@@ -479,8 +518,37 @@ class _Builder:
                                      "of one length (a matrix)", node)
         result = np.empty((len(items),) + items[0].shape, dtype=object)
         for i, item in enumerate(items):
-            result[i] = item
+            result[i] = item[()] if item.ndim == 0 else item
         return result
+
+
+class _ExponentTooLarge(ValueError):
+    pass
+
+
+def _power(base: Any, exponent: Any) -> Any:
+    # checked before SymPy computes an exact power, which for 3**10**8 would not finish
+    if exponent.is_Number and abs(exponent) > MAX_EXPONENT:
+        raise _ExponentTooLarge(f"exponent {exponent} is larger than {MAX_EXPONENT} in "
+                                "magnitude")
+    return sp.Pow(base, exponent)
+
+
+def _constant_nodes(tree: ast.AST, constants: dict[str, float]) -> set[int]:
+    """ids of the subtrees that mention no parameter, input or target."""
+    constant: set[int] = set()
+    for node in _post_order(tree):
+        if isinstance(node, ast.Name):
+            if node.id in constants or node.id in CONSTANTS:
+                constant.add(id(node))
+        elif isinstance(node, ast.Call):
+            if all(id(arg) in constant for arg in node.args):
+                constant.add(id(node))
+        elif isinstance(node, ast.expr) and all(
+                id(child) in constant for child in ast.iter_child_nodes(node)
+                if isinstance(child, ast.expr)):
+            constant.add(id(node))
+    return constant
 
 
 _reciprocal = np.frompyfunc(lambda term: sp.Pow(term, -1), 1, 1)
@@ -511,9 +579,17 @@ def parse(source: Text, environment: dict[str, Value], constants: dict[str, floa
     """
     tree = parse_tree(source)
     validate(source, tree, list(environment), constants, elsewhere)
-    return _Builder(source, environment).build(tree)
+    value = _Builder(source, environment, constants, tree).build(tree)
+    for item in value.flat:
+        if item.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+            raise _Checker(source).error("the expression divides by zero or is not finite "
+                                         f"({sp.sstr(item)[:60]})")
+    return value
 
 
 def names_used(source: Text) -> set[str]:
     """The names an expression mentions (after it parsed)."""
-    return {node.id for node in ast.walk(parse_tree(source)) if isinstance(node, ast.Name)}
+    tree = parse_tree(source)
+    functions = {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
+    return {node.id for node in ast.walk(tree)
+            if isinstance(node, ast.Name) and id(node) not in functions}

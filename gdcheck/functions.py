@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import mpmath
 import numpy as np
 import sympy as sp
 
@@ -44,10 +45,24 @@ class _Named(sp.Function):
     def _numpycode(self, printer: Any) -> str:
         return f"gdcheck_{self.spec_name}({', '.join(printer._print(a) for a in self.args)})"
 
+    def _eval_evalf(self, prec: int) -> sp.Float | None:
+        """Numeric value (for constants and for readers who substitute numbers)."""
+        args = [arg._eval_evalf(prec) for arg in self.args]
+        if any(arg is None or not arg.is_Float for arg in args):
+            return None
+        with mpmath.workprec(prec):
+            value = self.mpmath(*[arg._to_mpmath(prec) for arg in args])
+        return sp.Float._new(mpmath.mpf(value)._mpf_, prec)
+
+    @staticmethod
+    def mpmath(*args: Any) -> Any:
+        raise NotImplementedError
+
 
 class Sigmoid(_Named):
     nargs = 1
     spec_name, latex_name = "sigmoid", r"\sigma"
+    mpmath = staticmethod(lambda x: 1 / (1 + mpmath.exp(-x)))
 
     def fdiff(self, argindex: int = 1) -> sp.Expr:
         return self * (1 - self)
@@ -56,6 +71,7 @@ class Sigmoid(_Named):
 class Softplus(_Named):
     nargs = 1
     spec_name, latex_name = "softplus", r"\operatorname{softplus}"
+    mpmath = staticmethod(lambda x: mpmath.log1p(mpmath.exp(x)))
 
     def fdiff(self, argindex: int = 1) -> sp.Expr:
         return Sigmoid(self.args[0])
@@ -66,6 +82,7 @@ class Step(_Named):
 
     nargs = 1
     spec_name, latex_name = "step", r"\operatorname{H}"
+    mpmath = staticmethod(lambda x: mpmath.mpf(1 if x > 0 else 0 if x < 0 else 0.5))
 
     def fdiff(self, argindex: int = 1) -> sp.Expr:
         return sp.S.Zero
@@ -74,6 +91,7 @@ class Step(_Named):
 class Sign(_Named):
     nargs = 1
     spec_name, latex_name = "sign", r"\operatorname{sign}"
+    mpmath = staticmethod(lambda x: mpmath.sign(x))
 
     def fdiff(self, argindex: int = 1) -> sp.Expr:
         return sp.S.Zero
@@ -82,6 +100,7 @@ class Sign(_Named):
 class AbsoluteValue(_Named):
     nargs = 1
     spec_name = "abs"
+    mpmath = staticmethod(lambda x: abs(x))
 
     def fdiff(self, argindex: int = 1) -> sp.Expr:
         return Sign(self.args[0])
@@ -93,6 +112,7 @@ class AbsoluteValue(_Named):
 class Relu(_Named):
     nargs = 1
     spec_name, latex_name = "relu", r"\operatorname{relu}"
+    mpmath = staticmethod(lambda x: max(x, mpmath.mpf(0)))
 
     def fdiff(self, argindex: int = 1) -> sp.Expr:
         return Step(self.args[0])
@@ -101,6 +121,7 @@ class Relu(_Named):
 class Maximum(_Named):
     nargs = 2
     spec_name, latex_name = "maximum", r"\max"
+    mpmath = staticmethod(lambda a, b: max(a, b))
 
     def fdiff(self, argindex: int = 1) -> sp.Expr:
         a, b = self.args
@@ -110,6 +131,7 @@ class Maximum(_Named):
 class Minimum(_Named):
     nargs = 2
     spec_name, latex_name = "minimum", r"\min"
+    mpmath = staticmethod(lambda a, b: min(a, b))
 
     def fdiff(self, argindex: int = 1) -> sp.Expr:
         a, b = self.args
@@ -120,9 +142,15 @@ class LogSumExp(_Named):
     """log(Σ exp(aᵢ)), evaluated stably; ∂/∂aᵢ = exp(aᵢ − logsumexp(a))."""
 
     spec_name, latex_name = "logsumexp", r"\operatorname{logsumexp}"
+    mpmath = staticmethod(lambda *a: mpmath.log(mpmath.fsum(mpmath.exp(x) for x in a)))
 
     def fdiff(self, argindex: int = 1) -> sp.Expr:
         return sp.exp(self.args[argindex - 1] - self)
+
+
+# SymPy makes its own Abs and sign from real expressions (sqrt(a**2) is Abs(a)); these are
+# swapped for ours, whose derivatives stay free of DiracDelta and which print as the spec does.
+SYMPY_EQUIVALENTS: dict[Any, type] = {sp.Abs: AbsoluteValue, sp.sign: Sign, sp.Heaviside: Step}
 
 
 # Where each non-smooth function is not differentiable: the expressions that are zero there.
@@ -137,7 +165,10 @@ KINKS: dict[type, Any] = {
 
 
 def _sigmoid(x: Any) -> Any:
-    return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(x)))
+    # exp(-|x|) never overflows, and neither branch cancels: full precision at ±40 and beyond
+    x = np.asarray(x, dtype=float)
+    small = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0 / (1.0 + small), small / (1.0 + small))
 
 
 def _logsumexp(*terms: Any) -> Any:

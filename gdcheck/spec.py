@@ -614,6 +614,8 @@ def _expect(top: Fields, parameters: dict[str, tuple[int, ...]]) -> Expect | Non
                                                    tuple(sorted(parameters))))
             minimum[name] = plain(item.value, where)
             shape = _nested_shape(minimum[name])
+            if shape is None:
+                raise SpecError(where, "is ragged: its rows have different lengths")
             if shape != parameters[name]:
                 raise SpecError(where, f"got shape {list(shape) if shape else '[]'}, but "
                                 f"parameter '{name}' has shape {list(parameters[name])}")

@@ -20,7 +20,7 @@ import sympy as sp
 
 from .errors import ExpressionError
 from .expressions import Value, names_used, parse, shape_text, value_of
-from .functions import KINKS
+from .functions import KINKS, SYMPY_EQUIVALENTS
 from .spec import Spec, Variable
 
 
@@ -130,6 +130,16 @@ class SymbolicObjective:
                                                            self.penalty_gradient, strict=True))
 
 
+def formula(expression: sp.Expr) -> str:
+    """An expression as text, its terms in the order they were built (sorting them costs
+    numeric evaluation that grows exponentially with nesting)."""
+    return sp.sstr(expression, order="none")
+
+
+def latex_formula(expression: sp.Expr) -> str:
+    return sp.latex(expression, order="none")
+
+
 def shared_subexpressions(expressions: list[sp.Expr]) -> tuple[list[tuple[sp.Symbol, sp.Expr]],
                                                                  list[sp.Expr]]:
     """Name the subexpressions worth naming (u0 = tanh(...)), for people to read.
@@ -218,7 +228,15 @@ def _scalar(source: Any, value: Value, what: str) -> sp.Expr:
     if value.shape != ():
         raise ExpressionError(source.location, f"the {what} must be a scalar, but it has shape "
                               f"{shape_text(value)} (reduce it with sum(...) or mean(...))")
-    return value[()]
+    return _own_functions(value[()])
+
+
+def _own_functions(expression: sp.Expr) -> sp.Expr:
+    """SymPy's Abs/sign/Heaviside (made by SymPy itself) replaced by gdcheck's."""
+    for theirs, ours in SYMPY_EQUIVALENTS.items():
+        if expression.has(theirs):
+            expression = expression.replace(theirs, ours)
+    return expression
 
 
 def _warn_unused(objective: SymbolicObjective) -> None:

@@ -11,14 +11,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import sympy as sp
-
 from .checks import CheckResult
 from .checks.context import Context
 from .checks.registry import CHECKS
 from .compiled import Problem, compile_spec
 from .report import write_report
 from .spec import Spec, load
+from .symbolic import formula
 
 
 @dataclass
@@ -109,9 +108,9 @@ def verify(spec_or_path: Spec | str | Path, report_dir: str | Path | None = "rep
     verification = Verification(
         spec=spec, seed=seed, checks=results,
         parameter_names=problem.parameter_names,
-        objective_formula=sp.sstr(problem.objective_expression),
-        gradient_formulas=[sp.sstr(g) for g in problem.gradient_expressions],
-        nondifferentiable=[f"{sp.sstr(k)} = 0" for k in problem.symbolic.kinks],
+        objective_formula=formula(problem.objective_expression),
+        gradient_formulas=[formula(g) for g in problem.gradient_expressions],
+        nondifferentiable=[f"{formula(k)} = 0" for k in problem.symbolic.kinks],
         warnings=problem.warnings + _kink_warning(problem),
         timings=timings,
     )
@@ -124,7 +123,7 @@ def _kink_warning(problem: Problem) -> list[str]:
     kinks = problem.symbolic.kinks
     if not kinks:
         return []
-    shown = ", ".join(f"{sp.sstr(k)} = 0" for k in kinks[:3])
+    shown = ", ".join(f"{formula(k)} = 0" for k in kinks[:3])
     more = f" (and {len(kinks) - 3} more)" if len(kinks) > 3 else ""
     return [f"the objective is not differentiable where {shown}{more}; gradient checks skip "
             "points whose finite-difference stencil crosses such a point"]

@@ -141,7 +141,9 @@ def _convert(node: yaml.Node, file: str, path: str) -> Node:
             if key in mapping:
                 raise SpecError(Location(file, key_node.start_mark.line + 1, field),
                                 f"duplicate key '{key}' (first at line {mapping[key].line})")
-            mapping[key] = _convert(value_node, file, field)
+            # a field is where its key is written (a block value starts a line below)
+            value = _convert(value_node, file, field)
+            mapping[key] = Node(value.value, key_node.start_mark.line + 1)
         return Node(mapping, line)
     if isinstance(node, yaml.SequenceNode):
         return Node([_convert(item, file, f"{path}[{i}]")

@@ -499,3 +499,32 @@ def test_sum_reduction_is_n_times_the_mean_and_the_penalty_is_added_once(
         np.testing.assert_allclose(problems["sum"].gradient(theta) - penalty_gradient,
                                    12 * (problems["mean"].gradient(theta) - penalty_gradient),
                                    rtol=RTOL, atol=1e-11)
+
+
+def test_tanh_nested_twelve_deep_matches_the_chain_rule(tmp_path):
+    """12 nested tanh: builds and compiles (SymPy symbols are real, so it stays fast), and the
+    gradient equals the chain rule written out by hand."""
+    depth = 12
+    model = "w*x"
+    for _ in range(depth):
+        model = f"tanh({model} + b)"
+    x = np.array([0.1, 0.5, -1.0, 2.0])
+    y = np.array([0.0, 0.3, -0.5, 0.9])
+    path = tmp_path / "nested.yaml"
+    path.write_text(yaml.safe_dump({
+        "gdcheck": 1, "name": "nested", "parameters": {"w": {}, "b": {}},
+        "inputs": {"x": {}}, "target": {"y": {}}, "model": model, "loss": "(y_pred - y)**2",
+        "data": {"inline": {"x": x.tolist(), "y": y.tolist()}},
+        "optimizer": {"method": "gd", "learning_rate": 0.1, "steps": 10}}, sort_keys=False))
+    problem = gdcheck.compile(gdcheck.load(path))
+    w, b = 0.3, 0.1
+    value = w * x
+    d_w, d_b = x.copy(), np.zeros_like(x)   # derivatives of the running value
+    for _ in range(depth):
+        value = np.tanh(value + b)
+        slope = 1 - value**2
+        d_w, d_b = slope * d_w, slope * (d_b + 1)
+    residual = value - y
+    np.testing.assert_allclose(problem.loss([w, b]), np.mean(residual**2), rtol=1e-12)
+    expected = [np.mean(2 * residual * d_w), np.mean(2 * residual * d_b)]
+    np.testing.assert_allclose(problem.gradient([w, b]), expected, rtol=1e-10)
