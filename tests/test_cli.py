@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from gdcheck.cli import main
@@ -45,3 +46,20 @@ def test_usage_errors_exit_2(capsys):
     assert main(["frobnicate"]) == 2
     assert main(["verify", "--help"]) == 0
     assert "Error: " in capsys.readouterr().err
+
+
+def test_failing_examples_fail_on_the_check_they_plant(tmp_path, capsys):
+    examples = SPECS.parent / "examples" / "failing"
+    status = main(["verify", str(examples), "--report-dir", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert status == 1
+    expected = {"learning_rate_too_large": ["FAIL descent", "FAIL convergence"],
+                "not_convex": ["FAIL convex"], "wrong_minimum": ["FAIL convergence"]}
+    # each spec's block starts with its path on a line of its own
+    sections = re.split(r"^\S*examples/failing/", out, flags=re.M)[1:]
+    assert len(sections) == len(expected)
+    for section in sections:
+        name = section.split(".yaml")[0]
+        for line in expected[name]:
+            assert line in section, section
+        assert "PASS gradient" in section

@@ -1,0 +1,138 @@
+"""The pytest plugin: `pytest specs/` runs every check of every spec as a test item.
+
+Each spec file (a `*.yaml` / `*.yml` file with a top-level `gdcheck:` key; other
+YAML files are left alone) is collected as one `SpecFile` with one item per
+enabled check, in the order `gdcheck verify` runs them::
+
+    $ pytest specs/ --gdcheck-seed 3 -k "gradient or descent"
+    specs/logistic.yaml::gradient PASSED
+    specs/logistic.yaml::descent FAILED
+    ...
+    FAIL descent one gd step (learning_rate 8) from w=[...], b=0.1 raised the objective ...
+    replay: gdcheck verify specs/logistic.yaml --seed 3
+
+The spec is verified once, when the first of its items runs; every item then
+reports its own check. A spec that does not load is one failed item, `<file>::load`,
+showing `Error: <file>:<line>: <field>: <message>`. Reports are written only
+when `--gdcheck-report-dir DIR` is given, so a test run leaves no files behind.
+`-p no:gdcheck` turns the plugin off.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .checks import CheckResult
+from .checks.registry import CHECKS
+from .cli import _natural, _positive
+from .errors import SpecError
+from .spec import Spec, load
+from .verify import Verification, verify
+from .yamlsource import MAX_SPEC_BYTES
+
+SPEC_KEY = re.compile(r"^[\"']?gdcheck[\"']?[ \t]*:", re.MULTILINE)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("gdcheck", "gdcheck spec files")
+    group.addoption("--gdcheck-report-dir", metavar="DIR", default=None,
+                    help="write each spec's report under DIR (default: write no reports)")
+    group.addoption("--gdcheck-seed", metavar="N", type=_natural, default=0,
+                    help="seed for Hypothesis and sampling (default 0)")
+    group.addoption("--gdcheck-examples", metavar="N", type=_positive, default=None,
+                    help="examples for every property check (default: each spec's own)")
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> SpecFile | None:
+    if file_path.suffix in (".yaml", ".yml") and _is_spec(file_path):
+        return SpecFile.from_parent(parent, path=file_path)
+    return None
+
+
+def _is_spec(path: Path) -> bool:
+    """Whether a YAML file has a top-level `gdcheck:` key (CI configs and the like do not)."""
+    try:
+        with path.open(encoding="utf-8", errors="replace") as file:
+            return SPEC_KEY.search(file.read(MAX_SPEC_BYTES)) is not None
+    except OSError:
+        return False
+
+
+class SpecFile(pytest.File):
+    """One spec file: an item per enabled check, sharing one verification."""
+
+    spec: Spec | None = None
+    outcome: Verification | SpecError | None = None   # cached on the first item's run
+
+    def collect(self) -> Iterator[CheckItem]:
+        try:
+            self.spec = load(Path(os.path.relpath(self.path)))  # paths as the user types them
+        except SpecError as error:
+            self.outcome = error
+            yield CheckItem.from_parent(self, name="load")
+            return
+        for name, check in CHECKS.items():
+            if check.enabled(self.spec):
+                yield CheckItem.from_parent(self, name=name)
+
+    def verification(self) -> Verification:
+        """The spec's Verification, run once; raises the SpecError if it cannot run."""
+        if self.outcome is None:
+            option = self.config.getoption
+            try:
+                self.outcome = verify(self.spec, option("gdcheck_report_dir"),  # type: ignore
+                                      option("gdcheck_seed"), examples=option("gdcheck_examples"))
+            except SpecError as error:    # bad data shows up only when compiling
+                self.outcome = error
+            else:
+                for warning in self.outcome.warnings:
+                    warnings.warn(f"{self.outcome.name}: {warning}", UserWarning, stacklevel=1)
+        if isinstance(self.outcome, SpecError):
+            raise self.outcome
+        return self.outcome
+
+
+class CheckFailed(Exception):
+    """A check of a spec found a defect; carries its CheckResult."""
+
+    def __init__(self, result: CheckResult):
+        super().__init__(result.summary)
+        self.result = result
+
+
+class CheckItem(pytest.Item):
+    """One check of a spec (`gradient`, `descent`, ...), or `load` for a spec that did not load."""
+
+    parent: SpecFile
+
+    def runtest(self) -> None:
+        result = self.parent.verification().checks[self.name]
+        self.user_properties += [(key, value) for key, value in result.details.items()
+                                 if isinstance(value, int | float | str)]
+        for warning in result.warnings:
+            warnings.warn(f"{self.name}: {warning}", UserWarning, stacklevel=1)
+        if not result.passed:
+            raise CheckFailed(result)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException],
+                     style: Any = None) -> str | Any:
+        """The failure as `gdcheck verify` prints it, without a Python traceback."""
+        if isinstance(excinfo.value, CheckFailed):
+            result = excinfo.value.result
+            lines = [f"FAIL {result.name} {result.summary}"]
+            if result.counterexample is not None:
+                lines.append(f"replay: {result.counterexample.replay}")
+            return "\n".join(lines)
+        if isinstance(excinfo.value, SpecError):
+            return f"Error: {excinfo.value}"
+        return super().repr_failure(excinfo, style)
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        return self.path, None, f"gdcheck {self.name}: {os.path.relpath(self.path)}"
