@@ -85,9 +85,10 @@ class SpecFile(pytest.File):
     def verification(self) -> Verification:
         """The spec's Verification, run once; raises the SpecError if it cannot run."""
         if self.outcome is None:
+            assert self.spec is not None    # else collect() stored its SpecError
             option = self.config.getoption
             try:
-                self.outcome = verify(self.spec, option("gdcheck_report_dir"),  # type: ignore
+                self.outcome = verify(self.spec, option("gdcheck_report_dir"),
                                       option("gdcheck_seed"), examples=option("gdcheck_examples"))
             except SpecError as error:    # bad data shows up only when compiling
                 self.outcome = error
