@@ -11,9 +11,10 @@ from .compiled import compile_spec as compile
 from .errors import (DataError, ExpressionError, GdcheckError, GradientMismatch, LimitError,
                      SpecError, UsageError)
 from .spec import Spec, load
+from .verify import Verification, compare, verify
 
 __all__ = [
     "DataError", "ExpressionError", "GdcheckError", "GradientMismatch", "LimitError", "Problem",
-    "Spec", "SpecError", "UsageError", "compile", "load",
+    "Spec", "SpecError", "UsageError", "Verification", "compare", "compile", "load", "verify",
 ]
 __version__ = "0.1.0"

@@ -7,11 +7,14 @@ Errors go to stderr as `Error: <file>:<line>: <field>: <message>`.
 from __future__ import annotations
 
 import argparse
+import importlib
+import json
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NoReturn, TextIO
+from typing import Any, NoReturn, TextIO
 
 import numpy as np
 import sympy as sp
@@ -19,7 +22,7 @@ import sympy as sp
 from .checks import CheckResult
 from .compiled import compile_spec
 from .errors import GdcheckError, Location, SpecError, UsageError
-from .report import SpecFailure, write_index, write_junit
+from .report import SpecFailure, json_safe, write_index, write_junit, write_summary
 from .spec import Spec, load
 from .symbolic import SymbolicObjective, formula, latex_formula, shared_subexpressions
 from .verify import Verification, verify
@@ -51,6 +54,13 @@ def _parser() -> argparse.ArgumentParser:
     verify_command.add_argument("--examples", type=_positive, metavar="N",
                                 help="examples for every property check")
     verify_command.add_argument("--junit", metavar="FILE", help="write JUnit XML for CI")
+    verify_command.add_argument("--against", metavar="MODULE:FUNCTION",
+                                help="also check your own gradient function against the exact "
+                                     "one: FUNCTION(**parameters, **data) -> {name: gradient}")
+    verify_command.add_argument("--format", choices=("text", "json"), default="text",
+                                help="json: one JSON document on stdout (lines go to stderr)")
+    verify_command.add_argument("--summary", metavar="FILE",
+                                help="append a Markdown summary (e.g. $GITHUB_STEP_SUMMARY)")
     verify_command.set_defaults(run=_verify)
     return parser
 
@@ -86,6 +96,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _verify(arguments: argparse.Namespace, out: TextIO) -> int:
     started = time.perf_counter()
     paths = spec_paths(arguments.paths)
+    arguments.against_function = (None if arguments.against is None
+                                   else import_function(arguments.against))
+    document = out
+    if arguments.format == "json":
+        out = sys.stderr  # stdout carries the JSON document alone
     entries: list[Verification | SpecFailure] = []
     names: dict[str, Path] = {}
     for path in paths:
@@ -94,13 +109,46 @@ def _verify(arguments: argparse.Namespace, out: TextIO) -> int:
     index = write_index(entries, report_dir)
     if arguments.junit:
         write_junit(entries, Path(arguments.junit))
+    if arguments.summary:
+        write_summary(entries, Path(arguments.summary))
     passed = sum(isinstance(e, Verification) and e.passed for e in entries)
     errors = sum(isinstance(e, SpecFailure) for e in entries)
     failed = len(entries) - passed - errors
     print(f"{len(entries)} spec{'s' if len(entries) != 1 else ''}: {passed} passed, {failed} "
           f"failed, {errors} error{'s' if errors != 1 else ''} "
           f"({time.perf_counter() - started:.1f}s); index: {index}", file=out)
-    return 2 if errors else 1 if failed else 0
+    status = 2 if errors else 1 if failed else 0
+    if arguments.format == "json":
+        json.dump(run_document(entries, status), document, indent=2, allow_nan=False)
+        document.write("\n")
+    return status
+
+
+def run_document(entries: Sequence[Verification | SpecFailure], status: int) -> dict[str, Any]:
+    """The --format json document: every spec's report.json, and the specs that failed to load."""
+    return {"passed": status == 0, "exit_status": status,
+            "specs": [json_safe(e.to_json()) for e in entries if isinstance(e, Verification)],
+            "errors": [{"path": e.path, "message": e.message} for e in entries
+                       if isinstance(e, SpecFailure)]}
+
+
+def import_function(reference: str) -> Callable[..., Any]:
+    """`module:function` (module importable from the current folder) → the function."""
+    module_name, _, name = reference.partition(":")
+    if not module_name or not name:
+        raise UsageError(f"--against {reference!r}: expected MODULE:FUNCTION, such as "
+                         "'mymodel:gradient'")
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as error:
+        raise UsageError(f"--against {reference!r}: cannot import {module_name!r}: {error}"
+                         ) from None
+    function = getattr(module, name, None)
+    if not callable(function):
+        raise UsageError(f"--against {reference!r}: {module_name} has no function {name!r}")
+    return function
 
 
 def spec_paths(arguments: Sequence[str]) -> list[Path]:
@@ -133,6 +181,8 @@ def _verify_one(path: Path, arguments: argparse.Namespace, names: dict[str, Path
         names[spec.name] = path
         verification = verify(spec, arguments.report_dir, arguments.seed,
                               examples=arguments.examples, progress=progress.show,
+                              against=arguments.against_function,
+                              against_label=arguments.against or "",
                               on_check=lambda check: _print_check(check, progress, out))
     except SpecError as error:
         progress.clear()

@@ -79,7 +79,7 @@ def write_report(verification: Verification, report_dir: Path) -> Path:
     """Write report.json, report.md and (with a convergence check) the plots; return the folder."""
     folder = _spec_folder(Path(report_dir), verification.spec.name)
     folder.mkdir(parents=True, exist_ok=True)
-    document = _json_safe(verification.to_json())
+    document = json_safe(verification.to_json())
     atomic_write(folder / "report.json",
                  json.dumps(document, indent=2, allow_nan=False, default=str) + "\n")
     plots = _write_plots(verification, folder)
@@ -93,14 +93,14 @@ def _spec_folder(report_dir: Path, name: str) -> Path:
     return report_dir / name
 
 
-def _json_safe(value: Any) -> Any:
+def json_safe(value: Any) -> Any:
     """JSON-ready copy: NaN → None, ±inf → "inf"/"-inf", numpy values → Python ones."""
     if isinstance(value, np.ndarray | np.generic):
         value = value.tolist()   # Python scalars and nested lists
     if isinstance(value, dict):
-        return {str(key): _json_safe(item) for key, item in value.items()}
+        return {str(key): json_safe(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
-        return [_json_safe(item) for item in value]
+        return [json_safe(item) for item in value]
     if isinstance(value, float) and not math.isfinite(value):
         return None if math.isnan(value) else ("inf" if value > 0 else "-inf")
     return value
@@ -300,24 +300,47 @@ def _point(point: dict[str, Any]) -> str:
 def write_index(entries: Iterable[Verification | SpecFailure], report_dir: Path) -> Path:
     """Write `<report_dir>/index.md`: a totals line and one row per spec; return its path."""
     report_dir = Path(report_dir)
-    entries = list(entries)
-    errors = sum(isinstance(entry, SpecFailure) for entry in entries)
-    passed = sum(not isinstance(entry, SpecFailure) and entry.passed for entry in entries)
-    totals = (f"{len(entries)} specs: {passed} passed, "
-              f"{len(entries) - passed - errors} failed, {errors} errors")
-    rows = [_index_row(entry, report_dir) for entry in entries]
-    lines = ["# gdcheck report", "", totals, "",
-             *_table(["spec", "verdict", "failed checks", "time"], rows)]
+    lines = ["# gdcheck report", "", *_overview(list(entries), report_dir)]
     report_dir.mkdir(parents=True, exist_ok=True)
     atomic_write(report_dir / "index.md", "\n".join(lines) + "\n")
     return report_dir / "index.md"
 
 
-def _index_row(entry: Verification | SpecFailure, report_dir: Path) -> list[str]:
+def write_summary(entries: Iterable[Verification | SpecFailure], path: Path) -> Path:
+    """Write a Markdown summary for a CI job page (e.g. `$GITHUB_STEP_SUMMARY`): the totals,
+    one row per spec, and each failure with its replay command. Appends if the file exists,
+    as CI job summaries are shared by the steps of a job."""
+    entries = list(entries)
+    lines = ["## gdcheck", "", *_overview(entries, None)]
+    for entry in entries:
+        if isinstance(entry, SpecFailure) or entry.passed:
+            continue
+        for name, check in entry.checks.items():
+            if not check.passed:
+                lines += ["", f"**{_escape(entry.spec.name)}: {name}**", "",
+                          *_fenced(_failure_text(check))]
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    previous = path.read_text(encoding="utf-8") if path.exists() else ""
+    atomic_write(path, previous + "\n".join(lines) + "\n")
+    return path
+
+
+def _overview(entries: list[Verification | SpecFailure], report_dir: Path | None) -> list[str]:
+    errors = sum(isinstance(entry, SpecFailure) for entry in entries)
+    passed = sum(not isinstance(entry, SpecFailure) and entry.passed for entry in entries)
+    totals = (f"{len(entries)} specs: {passed} passed, "
+              f"{len(entries) - passed - errors} failed, {errors} errors")
+    rows = [_index_row(entry, report_dir) for entry in entries]
+    return [totals, "", *_table(["spec", "verdict", "failed checks", "time"], rows)]
+
+
+def _index_row(entry: Verification | SpecFailure, report_dir: Path | None) -> list[str]:
     if isinstance(entry, SpecFailure):
         return [_code(entry.path, in_table=True), "ERROR", _escape(entry.message), "—"]
     name = _escape(entry.spec.name)
-    if entry.report_dir is not None:   # None: verify() wrote no report to link to
+    # no link without a report to link to, or (report_dir None) nowhere to link from
+    if entry.report_dir is not None and report_dir is not None:
         target = Path(os.path.relpath(entry.report_dir / "report.md", report_dir)).as_posix()
         name = f"[{name}]({quote(target)})"
     failed = [check for check, result in entry.checks.items() if not result.passed]

@@ -6,12 +6,15 @@ The command line and the pytest plugin are adapters over this module.
 from __future__ import annotations
 
 import time
+from functools import partial
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .checks import CheckResult
+from .checks import against as against_check
+from .checks.against import UserGradient
 from .checks.context import Context
 from .checks.registry import CHECKS
 from .compiled import Problem, compile_spec
@@ -71,7 +74,8 @@ CheckDone = Callable[[CheckResult], None]
 
 def verify(spec_or_path: Spec | str | Path, report_dir: str | Path | None = "reports",
            seed: int = 0, *, examples: int | None = None, progress: Progress | None = None,
-           on_check: CheckDone | None = None, problem: Problem | None = None) -> Verification:
+           on_check: CheckDone | None = None, problem: Problem | None = None,
+           against: UserGradient | None = None, against_label: str = "") -> Verification:
     """Run every check of a spec and (unless `report_dir` is None) write its report.
 
     Args:
@@ -81,6 +85,7 @@ def verify(spec_or_path: Spec | str | Path, report_dir: str | Path | None = "rep
         examples: overrides `examples` of every property check.
         progress, on_check: callbacks for a progress display and each finished check.
         problem: a compiled Problem to use instead of compiling the spec (for tests).
+        against: your own gradient function, checked as `compare` does (check "against").
     Returns: a Verification; `.passed` and `.checks[name].passed` give the verdicts.
     Raises: SpecError for a bad spec or bad data.
     Example: `gdcheck.verify("specs/logistic.yaml").passed`.
@@ -94,12 +99,14 @@ def verify(spec_or_path: Spec | str | Path, report_dir: str | Path | None = "rep
         problem = compile_spec(spec)
         timings["compile"] = time.perf_counter() - start
     context = Context(spec, problem, seed, examples, progress)
+    runners = [(name, check.run) for name, check in CHECKS.items() if check.enabled(spec)]
+    if against is not None:
+        runners.append(("against", partial(against_check.run, function=against,
+                                           label=against_label)))
     results: dict[str, CheckResult] = {}
-    for name, check in CHECKS.items():
-        if not check.enabled(spec):
-            continue
+    for name, run in runners:
         start = time.perf_counter()
-        result = check.run(context)
+        result = run(context)
         result.seconds = time.perf_counter() - start
         timings[name] = result.seconds
         results[name] = result
@@ -117,6 +124,24 @@ def verify(spec_or_path: Spec | str | Path, report_dir: str | Path | None = "rep
     if report_dir is not None:
         verification.report_dir = write_report(verification, Path(report_dir))
     return verification
+
+
+def compare(spec_or_path: Spec | str | Path, function: UserGradient, *, seed: int = 0,
+            examples: int | None = None, problem: Problem | None = None) -> CheckResult:
+    """Search for a point where your gradient code disagrees with the spec's exact gradient.
+
+    Args:
+        spec_or_path: a Spec or a spec file's path.
+        function: called as `function(**parameters, **data)` with named numpy arrays (data
+            with the sample axis first); returns {parameter name: gradient of L}.
+        seed, examples: as for `verify`; the tolerance is the spec's `checks.gradient`.
+    Returns: a CheckResult: `.passed`, and `.counterexample` with the shrunk point.
+    Raises: SpecError for a bad spec.
+    Example: `gdcheck.compare("specs/logistic.yaml", my_gradient).passed`.
+    """
+    spec = spec_or_path if isinstance(spec_or_path, Spec) else load(spec_or_path)
+    problem = compile_spec(spec) if problem is None else problem
+    return against_check.run(Context(spec, problem, seed, examples), function)
 
 
 def _kink_warning(problem: Problem) -> list[str]:
