@@ -41,10 +41,66 @@ def numeric(expressions: Iterable[sp.Expr], arguments: Iterable[sp.Symbol]) -> C
     # lambdify's own dummies are not, and rebuilding nested tanh over them is very slow.
     arguments = list(arguments)
     generated = [sp.Symbol(f"arg{i}", real=True) for i in range(len(arguments))]
-    renamed = dict(zip(arguments, generated, strict=True))
-    code = [e.xreplace(renamed) if isinstance(e, sp.Basic) else e for e in expressions]
-    return sp.lambdify(generated, code, modules=[NUMPY_NAMESPACE, "numpy"], printer=printer,
-                       cse=True)
+    renamed: dict[sp.Basic, Any] = dict(zip(arguments, generated, strict=True))
+    # use_imps=False: there are no implemented functions, and its scan walks every tree whole
+    return sp.lambdify(generated, list(expressions), modules=[NUMPY_NAMESPACE, "numpy"],
+                       printer=printer, use_imps=False,
+                       cse=lambda code: shared_nodes(code, renamed))
+
+
+def shared_nodes(expressions: list[Any], renamed: dict[sp.Basic, Any] | None = None
+                 ) -> tuple[list[tuple[sp.Symbol, sp.Expr]], list[Any]]:
+    """Common subexpression elimination in one pass over the graph of unique nodes.
+
+    Every compound node used more than once becomes a named intermediate, in an order where
+    each is defined before use; `renamed` symbols are replaced on the way. SymPy's own `cse`
+    (and `xreplace`) walk shared subtrees again at every use, which is quadratic on the graphs
+    reverse-mode derivatives are.
+    """
+    order, uses = _children_first(expressions)
+    names = iter(sp.numbered_symbols("x", real=True))
+    rebuilt: dict[sp.Basic, Any] = dict(renamed or {})
+    definitions: list[tuple[sp.Symbol, sp.Expr]] = []
+    for node in order:
+        args = [rebuilt.get(arg, arg) for arg in node.args]
+        same = all(new is old for new, old in zip(args, node.args, strict=True))
+        expression = node if same else _rebuild(node, args)
+        if uses[node] > 1:
+            name = next(names)
+            definitions.append((name, expression))
+            expression = name
+        if expression is not node:
+            rebuilt[node] = expression
+    return definitions, [rebuilt.get(e, e) if isinstance(e, sp.Basic) else e for e in expressions]
+
+
+def _rebuild(node: sp.Basic, args: list[Any]) -> sp.Basic:
+    # evaluate=False: the node was already evaluated once; doing it again costs assumptions
+    return node.func(*args, evaluate=False)
+
+
+def _children_first(expressions: list[Any]) -> tuple[list[sp.Basic], dict[sp.Basic, int]]:
+    """Compound unique nodes, arguments before the nodes using them; and how often each is used."""
+    uses: dict[sp.Basic, int] = {}
+    order: list[sp.Basic] = []
+    stack = [(e, False) for e in reversed(expressions) if isinstance(e, sp.Basic)]
+    for root, _ in stack:
+        uses[root] = uses.get(root, 0) + 1
+    seen: set[sp.Basic] = set()
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if node in seen or not node.args:
+            continue
+        seen.add(node)
+        stack.append((node, True))
+        for arg in node.args:
+            if arg.args:
+                uses[arg] = uses.get(arg, 0) + 1
+                stack.append((arg, False))
+    return order, uses
 
 
 class Problem:

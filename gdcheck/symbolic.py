@@ -6,7 +6,8 @@ so the per-sample loss ℓ(θ; x, y) is one expression of parameter and data
 symbols. The objective is L(θ) = mean_i ℓ(θ; xᵢ, yᵢ) + penalty(θ) (or sum_i),
 or the bare `objective` with no data. Derivatives are taken of ℓ and of the
 penalty separately, so they stay per sample and are reduced over the data
-numerically (compiled.py). Nothing is simplified or expanded.
+numerically (compiled.py). Derivatives come from one reverse-mode pass over
+the expression graph (reverse.py). Nothing is simplified or expanded.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import numpy as np
 import sympy as sp
 
 from .errors import ExpressionError
+from . import reverse
 from .expressions import Value, names_used, parse, shape_text, value_of
 from .functions import KINKS, SYMPY_EQUIVALENTS
 from .spec import Spec, Variable
@@ -88,11 +90,11 @@ class SymbolicObjective:
 
     @cached_property
     def sample_gradient(self) -> tuple[sp.Expr, ...]:
-        return tuple(sp.diff(self.sample_loss, s) for s in self.parameter_symbols)
+        return reverse.gradient(self.sample_loss, self.parameter_symbols)
 
     @cached_property
     def penalty_gradient(self) -> tuple[sp.Expr, ...]:
-        return tuple(sp.diff(self.penalty, s) for s in self.parameter_symbols)
+        return reverse.gradient(self.penalty, self.parameter_symbols)
 
     @cached_property
     def sample_hessian(self) -> tuple[tuple[sp.Expr, ...], ...]:
@@ -162,11 +164,13 @@ def shared_subexpressions(expressions: list[sp.Expr]) -> tuple[list[tuple[sp.Sym
 
 def _hessian(gradient: tuple[sp.Expr, ...], symbols: tuple[sp.Symbol, ...]
              ) -> tuple[tuple[sp.Expr, ...], ...]:
+    """Row i is the gradient of ∂L/∂θᵢ, one reverse pass per row; symmetric by construction."""
     size = len(symbols)
     rows = [[sp.S.Zero] * size for _ in range(size)]
     for i in range(size):
-        for j in range(i, size):
-            rows[i][j] = rows[j][i] = sp.diff(gradient[i], symbols[j])
+        row = reverse.gradient(gradient[i], symbols[i:])
+        for j, entry in enumerate(row, start=i):
+            rows[i][j] = rows[j][i] = entry
     return tuple(tuple(row) for row in rows)
 
 

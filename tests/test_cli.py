@@ -14,8 +14,8 @@ def test_derive_prints_the_logistic_gradient_readably(capsys):
     assert main(["derive", str(SPECS / "logistic.yaml")]) == 0
     out = capsys.readouterr().out
     assert "u0 = sigmoid(b + w[0]*x[0] + w[1]*x[1])" in out
-    # dL/db of the mean cross-entropy is mean(p - y), written out as p(1 - y) - y(1 - p)
-    assert "dL/db = mean_i(u0*(1 - y) - y*(1 - u0))" in out
+    # dL/db of the mean cross-entropy is mean(p - y), here p - p*y - y*(1 - p): no 1/p left
+    assert "dL/db = mean_i(u0 - u0*y - y*(1 - u0))" in out
     assert "dL/dw[0] = 2*lam*w[0] + mean_i(" in out
 
 
