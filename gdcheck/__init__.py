@@ -10,11 +10,13 @@ from .compiled import Problem
 from .compiled import compile_spec as compile
 from .errors import (DataError, ExpressionError, GdcheckError, GradientMismatch, LimitError,
                      SpecError, UsageError)
+from .gradcheck import GradientCheck, assert_gradient, check_gradient
 from .spec import Spec, load
 from .verify import Verification, compare, verify
 
 __all__ = [
-    "DataError", "ExpressionError", "GdcheckError", "GradientMismatch", "LimitError", "Problem",
-    "Spec", "SpecError", "UsageError", "Verification", "compare", "compile", "load", "verify",
+    "DataError", "ExpressionError", "GdcheckError", "GradientCheck", "GradientMismatch",
+    "LimitError", "Problem", "Spec", "SpecError", "UsageError", "Verification",
+    "assert_gradient", "check_gradient", "compare", "compile", "load", "verify",
 ]
 __version__ = "0.1.0"

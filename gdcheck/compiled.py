@@ -23,14 +23,38 @@ from sympy.printing.numpy import NumPyPrinter
 from .data import load_data
 from .errors import UsageError
 from .functions import NUMPY_NAMESPACE
-from .spec import Spec, load
+from .spec import GenerateData, Spec, load
 from .symbolic import SymbolicObjective, derive
 
 
 KINK_MARGIN = 2.0  # how far past the first-order reach of a step a kink still counts as crossed
 
 
-def numeric(expressions: Iterable[sp.Expr], arguments: Iterable[sp.Symbol]) -> Callable[..., Any]:
+class SampleReduction(sp.Function):
+    """Marks a per-sample expression to be reduced over samples inside the generated code,
+    so each gradient column is averaged as soon as it is computed (no n × P intermediate)."""
+
+    nargs = 1
+
+    def _numpycode(self, printer: Any) -> str:
+        return f"gdcheck_reduce({printer._print(self.args[0])})"
+
+
+def sample_reducer(samples: int, reduction: str) -> Callable[[Any], Any]:
+    """Reduce a value over its sample axis: (n,) → scalar, (K, n) → (K,). Values that do not
+    depend on the data ((K, 1) columns or scalars) are the same for every sample."""
+    def reduce(value: Any) -> Any:
+        value = np.asarray(value, dtype=float)
+        if value.ndim and value.shape[-1] == samples and samples > 1:
+            return value.mean(axis=-1) if reduction == "mean" else value.sum(axis=-1)
+        constant = value[..., 0] if value.ndim == 2 else value
+        return constant if reduction == "mean" else constant * samples
+
+    return reduce
+
+
+def numeric(expressions: Iterable[sp.Expr], arguments: Iterable[sp.Symbol],
+            namespace: dict[str, Any] | None = None) -> Callable[..., Any]:
     """The numpy function returning the list of `expressions` at `arguments`."""
     # order="none": code keeps each sum's terms as they are; sorting them for display
     # evaluates terms numerically and grows exponentially with nested tanh.
@@ -43,7 +67,8 @@ def numeric(expressions: Iterable[sp.Expr], arguments: Iterable[sp.Symbol]) -> C
     generated = [sp.Symbol(f"arg{i}", real=True) for i in range(len(arguments))]
     renamed: dict[sp.Basic, Any] = dict(zip(arguments, generated, strict=True))
     # use_imps=False: there are no implemented functions, and its scan walks every tree whole
-    return sp.lambdify(generated, list(expressions), modules=[NUMPY_NAMESPACE, "numpy"],
+    modules = [{**NUMPY_NAMESPACE, **(namespace or {})}, "numpy"]
+    return sp.lambdify(generated, list(expressions), modules=modules,
                        printer=printer, use_imps=False,
                        cse=lambda code: shared_nodes(code, renamed))
 
@@ -113,9 +138,8 @@ class Problem:
     def __init__(self, symbolic: SymbolicObjective, data: Mapping[str, np.ndarray]):
         self.symbolic = symbolic
         self.spec = symbolic.spec
-        self.data = dict(data)
         self.samples = _sample_count(data)
-        self._columns = _columns(symbolic, data)
+        self._columns, self.data = _column_block(symbolic, data)
         self._constants = list(symbolic.constants.values())
         self._arguments = (symbolic.parameter_symbols + symbolic.data_symbols
                            + tuple(symbolic.constants))
@@ -178,7 +202,8 @@ class Problem:
         per_sample = self._loss_function(*self._parameter_columns(theta), *self._columns,
                                          *self._constants)[0]
         penalty = self._penalty_function(*self._parameter_columns(theta), *self._constants)[0]
-        total = (self._reduce([per_sample], theta) + _stack([penalty], theta.shape[:-1]))[..., 0]
+        total = (_stack([per_sample], theta.shape[:-1])
+                 + _stack([penalty], theta.shape[:-1]))[..., 0]
         return float(total) if theta.ndim == 1 else total
 
     def gradient(self, theta: np.ndarray) -> np.ndarray:
@@ -187,7 +212,7 @@ class Problem:
         columns = self._parameter_columns(theta)
         per_sample = self._gradient_function(*columns, *self._columns, *self._constants)
         penalty = self._penalty_gradient_function(*columns, *self._constants)
-        return self._reduce(per_sample, theta) + _stack(penalty, theta.shape[:-1])
+        return _stack(per_sample, theta.shape[:-1]) + _stack(penalty, theta.shape[:-1])
 
     def hessian(self, theta: np.ndarray) -> np.ndarray:
         """∇²L(θ): shape (P, P) for θ (P,), (K, P, P) for θ (K, P)."""
@@ -195,7 +220,7 @@ class Problem:
         columns = self._parameter_columns(theta)
         per_sample = self._hessian_function(*columns, *self._columns, *self._constants)
         penalty = self._penalty_hessian_function(*columns, *self._constants)
-        flat = self._reduce(per_sample, theta) + _stack(penalty, theta.shape[:-1])
+        flat = _stack(per_sample, theta.shape[:-1]) + _stack(penalty, theta.shape[:-1])
         return flat.reshape(theta.shape[:-1] + (self.size, self.size))
 
     def crosses_kink(self, theta: np.ndarray, steps: np.ndarray) -> bool:
@@ -228,7 +253,7 @@ class Problem:
 
     @cached_property
     def _loss_function(self) -> Callable[..., Any]:
-        return numeric([self.symbolic.sample_loss], self._arguments)
+        return self._reduced([self.symbolic.sample_loss])
 
     @cached_property
     def _penalty_function(self) -> Callable[..., Any]:
@@ -236,7 +261,7 @@ class Problem:
 
     @cached_property
     def _gradient_function(self) -> Callable[..., Any]:
-        return numeric(self.symbolic.sample_gradient, self._arguments)
+        return self._reduced(self.symbolic.sample_gradient)
 
     @cached_property
     def _penalty_gradient_function(self) -> Callable[..., Any]:
@@ -244,7 +269,13 @@ class Problem:
 
     @cached_property
     def _hessian_function(self) -> Callable[..., Any]:
-        return numeric([e for row in self.symbolic.sample_hessian for e in row], self._arguments)
+        return self._reduced([e for row in self.symbolic.sample_hessian for e in row])
+
+    def _reduced(self, per_sample: Iterable[sp.Expr]) -> Callable[..., Any]:
+        """Compiled per-sample expressions, each reduced over samples as soon as computed."""
+        reducer = sample_reducer(self.samples, self.symbolic.reduction)
+        return numeric([SampleReduction(e) for e in per_sample], self._arguments,
+                       {"gdcheck_reduce": reducer})
 
     @cached_property
     def _penalty_hessian_function(self) -> Callable[..., Any]:
@@ -265,17 +296,6 @@ class Problem:
             return list(theta)
         return [theta[:, j:j + 1] for j in range(theta.shape[1])]
 
-    def _reduce(self, values: list[Any], theta: np.ndarray) -> np.ndarray:
-        """Reduce each per-sample value over samples: (*batch, len(values))."""
-        batch = theta.shape[:-1]
-        result = np.empty(batch + (len(values),))
-        mean = self.symbolic.reduction == "mean"
-        with np.errstate(all="ignore"):
-            for j, value in enumerate(values):
-                full = np.broadcast_to(np.asarray(value, dtype=float), batch + (self.samples,))
-                result[..., j] = full.mean(axis=-1) if mean else full.sum(axis=-1)
-        return result
-
 
 def _stack(values: list[Any], batch: tuple[int, ...]) -> np.ndarray:
     """Per-point values (scalars or (K, 1) columns) as one array (*batch, len(values))."""
@@ -290,18 +310,31 @@ def _sample_count(data: Mapping[str, np.ndarray]) -> int:
     return len(next(iter(data.values()))) if data else 1
 
 
-def _columns(symbolic: SymbolicObjective, data: Mapping[str, np.ndarray],
-             variables: Iterable[Any] | None = None) -> list[np.ndarray]:
-    """The data as one float column (n,) per data symbol, in `symbolic.data_symbols` order."""
-    if variables is None:
-        target = [symbolic.spec.target] if symbolic.spec.target and data else []
-        variables = list(symbolic.spec.inputs if data else []) + target
+def _columns(variables: Iterable[Any], data: Mapping[str, np.ndarray]) -> list[np.ndarray]:
+    """The data as one float column (n,) per scalar of each variable, row-major."""
     columns = []
     for variable in variables:
         array = np.asarray(data[variable.name], dtype=float)
-        columns.extend(np.ascontiguousarray(array.reshape(len(array), -1)[:, j])
-                       for j in range(int(np.prod(array.shape[1:], dtype=int))))
+        flat = array.reshape(len(array), -1)
+        columns.extend(flat[:, j] for j in range(flat.shape[1]))
     return columns
+
+
+def _column_block(symbolic: SymbolicObjective, data: Mapping[str, np.ndarray]
+                  ) -> tuple[list[np.ndarray], dict[str, np.ndarray]]:
+    """Data columns in `symbolic.data_symbols` order, stored once: contiguous rows of one
+    block (fast elementwise code), with the named arrays (n, *shape) as views of it."""
+    variables = [*symbolic.spec.inputs, symbolic.spec.target] if data else []
+    columns = _columns(variables, data)
+    if not columns:
+        return [], dict(data)
+    block = np.stack(columns)  # (columns, n), C-contiguous: each row a contiguous column
+    views, start = {}, 0
+    for variable in variables:
+        stop = start + variable.size
+        views[variable.name] = block[start:stop].T.reshape((block.shape[1],) + variable.shape)
+        start = stop
+    return list(block), views
 
 
 def model_function(symbolic: SymbolicObjective) -> Callable[..., np.ndarray]:
@@ -316,7 +349,7 @@ def model_function(symbolic: SymbolicObjective) -> Callable[..., np.ndarray]:
     def model(parameters: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> np.ndarray:
         theta = [float(x) for p in spec.parameters
                  for x in np.asarray(parameters[p.name], dtype=float).ravel()]
-        columns = _columns(symbolic, arrays, spec.inputs)
+        columns = _columns(spec.inputs, arrays)
         n = len(columns[0]) if columns else 1
         with np.errstate(all="ignore"):
             outputs = function(*theta, *columns, *constants)
@@ -338,4 +371,5 @@ def compile_spec(spec: Spec | str | Path) -> Problem:
     symbolic = derive(spec)
     if spec.kind == "objective":
         return Problem(symbolic, {})
-    return Problem(symbolic, load_data(spec, model_function(symbolic)))
+    generates = isinstance(spec.data, GenerateData)  # only generated data needs the model
+    return Problem(symbolic, load_data(spec, model_function(symbolic) if generates else None))

@@ -1,0 +1,704 @@
+"""gdcheck speed and scale benchmark (run on demand; pytest never collects it).
+
+    python tests/benchmarks/bench_gdcheck.py [--quick] [--cases NAME ...] [--json FILE]
+
+Times, single-threaded, the exact gradient of a compiled `Problem` against hand-written
+numpy (matrix products), PyTorch autograd and `jax.jit(jax.grad(...))` on four models, after
+checking that every implementation agrees with gdcheck to 1e-8 relative; then the one-time
+cost of load + derive + compile + first gradient for two larger networks, the peak memory
+of a gradient over 1,000,000 samples, the wall time of `gdcheck verify specs/` and the
+load + compile time of a 12-deep nested tanh. Every measurement runs in its own
+subprocess with a timeout, so a slow derivation cannot hang the run. See README.md here.
+"""
+
+# Pin BLAS, OpenMP, PyTorch and XLA to one thread before numpy (or anything else) is imported.
+import os
+
+for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_variable] = "1"
+os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "")
+                           + " --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
+os.environ.setdefault("JAX_PLATFORMS", "cpu")
+
+import argparse  # noqa: E402
+import gc  # noqa: E402
+import json  # noqa: E402
+import platform  # noqa: E402
+import resource  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+import tracemalloc  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from importlib import metadata  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+RESULT_MARKER = "BENCH-RESULT "
+AGREEMENT = 1e-8    # every implementation's gradient must match gdcheck's to this (relative)
+
+# The gradient table: name -> model kind and sizes.
+CASES: dict[str, dict[str, Any]] = {
+    "logistic-d20": {"kind": "logistic", "d": 20, "n": 100_000},
+    "tanh-d10-h16": {"kind": "tanh", "d": 10, "h": 16, "n": 10_000},
+    "tanh-d20-h32": {"kind": "tanh", "d": 20, "h": 32, "n": 10_000},
+    "softmax-d10-k5": {"kind": "softmax", "d": 10, "k": 5, "n": 20_000},
+}
+ONE_TIME = [{"kind": "tanh", "d": 20, "h": 32, "n": 10_000},
+            {"kind": "tanh", "d": 20, "h": 64, "n": 10_000}]
+MEMORY = {"kind": "logistic", "d": 20, "n": 1_000_000}
+NESTED_DEPTH = 12
+SECTIONS = ("gradient", "onetime", "memory", "verify", "nested")
+
+
+# ---------------------------------------------------------------- specs and data
+
+def layout(case: dict[str, Any]) -> list[tuple[str, tuple[int, ...]]]:
+    """Parameters in declaration order (θ's layout), with their shapes."""
+    d = case["d"]
+    if case["kind"] == "logistic":
+        return [("w", (d,)), ("b", ())]
+    if case["kind"] == "tanh":
+        h = case["h"]
+        return [("W1", (h, d)), ("b1", (h,)), ("w2", (h,)), ("b2", ())]
+    k = case["k"]
+    return [("W", (k, d)), ("b", (k,))]
+
+
+def parameter_count(case: dict[str, Any]) -> int:
+    return sum(int(np.prod(shape, dtype=int)) for _, shape in layout(case))
+
+
+def unpack(theta: Any, case: dict[str, Any]) -> dict[str, Any]:
+    """Slices of θ (numpy, torch or jax) reshaped to each parameter's shape."""
+    result, start = {}, 0
+    for name, shape in layout(case):
+        size = int(np.prod(shape, dtype=int))
+        result[name] = theta[start:start + size].reshape(shape)
+        start += size
+    return result
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def make_data(case: dict[str, Any], seed: int = 0) -> dict[str, np.ndarray]:
+    """Synthetic inputs x (n, d) and targets y from a model of the same kind plus noise."""
+    rng = np.random.default_rng(seed)
+    n, d = case["n"], case["d"]
+    x = rng.normal(size=(n, d))
+    if case["kind"] == "logistic":
+        w = rng.normal(0, 0.5, size=d)
+        y = (rng.random(n) < sigmoid(x @ w + 0.3)).astype(float)
+    elif case["kind"] == "tanh":
+        h = case["h"]
+        hidden = np.tanh(x @ rng.normal(0, 0.3, size=(h, d)).T + rng.normal(0, 0.3, size=h))
+        y = hidden @ rng.normal(0, 0.5, size=h) + 0.1 + rng.normal(0, 0.1, size=n)
+    else:
+        k = case["k"]
+        scores = x @ rng.normal(0, 0.7, size=(k, d)).T
+        y = np.eye(k)[scores.argmax(axis=1)]
+    return {"x": x, "y": y}
+
+
+def spec_text(case: dict[str, Any], name: str) -> str:
+    d = case["d"]
+    if case["kind"] == "logistic":
+        parameters = f"  w: {{shape: [{d}], init: normal(0, 0.3)}}\n  b: {{init: normal(0, 0.3)}}\n"
+        target = "{y: {}}"
+        model = "sigmoid(dot(w, x) + b)"
+        loss = "-(y*log(y_pred) + (1 - y)*log(1 - y_pred))"
+    elif case["kind"] == "tanh":
+        h = case["h"]
+        parameters = (f"  W1: {{shape: [{h}, {d}], init: normal(0, 0.3)}}\n"
+                      f"  b1: {{shape: [{h}], init: normal(0, 0.3)}}\n"
+                      f"  w2: {{shape: [{h}], init: normal(0, 0.3)}}\n"
+                      "  b2: {init: normal(0, 0.3)}\n")
+        target = "{y: {}}"
+        model = "dot(w2, tanh(W1 @ x + b1)) + b2"
+        loss = "(y_pred - y)**2"
+    else:
+        k = case["k"]
+        parameters = (f"  W: {{shape: [{k}, {d}], init: normal(0, 0.3)}}\n"
+                      f"  b: {{shape: [{k}], init: normal(0, 0.3)}}\n")
+        target = f"{{y: {{shape: [{k}]}}}}"
+        model = "log_softmax(W @ x + b)"
+        loss = "-dot(y, y_pred)"
+    return (f"gdcheck: 1\nname: {name}\nparameters:\n{parameters}"
+            f"inputs: {{x: {{shape: [{d}]}}}}\ntarget: {target}\n"
+            f"model: {model}\nloss: {loss}\nreduction: mean\n"
+            "data: {npz: data.npz}\n"
+            "optimizer: {method: gd, learning_rate: 0.1, steps: 10}\n")
+
+
+def write_case(case: dict[str, Any], folder: Path, name: str) -> tuple[Path, dict[str, np.ndarray]]:
+    data = make_data(case)
+    np.savez(folder / "data.npz", **data)
+    path = folder / f"{name}.yaml"
+    path.write_text(spec_text(case, name))
+    return path, data
+
+
+def start_point(case: dict[str, Any], seed: int = 1) -> np.ndarray:
+    return np.random.default_rng(seed).normal(0, 0.3, size=parameter_count(case))
+
+
+# ---------------------------------------------------------------- the implementations
+
+def numpy_gradient(case: dict[str, Any], data: dict[str, np.ndarray]) -> Callable[..., Any]:
+    """Forward and backward pass written by hand with matrix products."""
+    x, y, n = data["x"], data["y"], len(data["y"])
+
+    if case["kind"] == "logistic":
+        def gradient(theta: np.ndarray) -> np.ndarray:
+            w, b = theta[:-1], theta[-1]
+            residual = (sigmoid(x @ w + b) - y) / n
+            return np.concatenate([residual @ x, [residual.sum()]])
+    elif case["kind"] == "tanh":
+        def gradient(theta: np.ndarray) -> np.ndarray:
+            p = unpack(theta, case)
+            hidden = np.tanh(x @ p["W1"].T + p["b1"])
+            upstream = (2.0 / n) * (hidden @ p["w2"] + p["b2"] - y)       # dL/dy_pred per row
+            pre = np.outer(upstream, p["w2"]) * (1.0 - hidden * hidden)   # dL/d(W1 x + b1)
+            return np.concatenate([(pre.T @ x).ravel(), pre.sum(axis=0),
+                                   upstream @ hidden, [upstream.sum()]])
+    else:
+        def gradient(theta: np.ndarray) -> np.ndarray:
+            p = unpack(theta, case)
+            scores = x @ p["W"].T + p["b"]
+            scores -= scores.max(axis=1, keepdims=True)
+            probabilities = np.exp(scores)
+            probabilities /= probabilities.sum(axis=1, keepdims=True)
+            # d/dz of −Σₖ yₖ log_softmax(z)ₖ is (Σₖ yₖ)·p − y
+            upstream = (y.sum(axis=1, keepdims=True) * probabilities - y) / n
+            return np.concatenate([(upstream.T @ x).ravel(), upstream.sum(axis=0)])
+    return gradient
+
+
+def torch_gradient(case: dict[str, Any], data: dict[str, np.ndarray]) -> Callable[..., Any]:
+    import torch
+
+    torch.set_num_threads(1)
+    x, y = torch.from_numpy(data["x"]), torch.from_numpy(data["y"])
+
+    def loss(theta: Any) -> Any:
+        p = unpack(theta, case)
+        if case["kind"] == "logistic":
+            q = torch.sigmoid(x @ p["w"] + p["b"])
+            return (-(y * torch.log(q) + (1 - y) * torch.log(1 - q))).mean()
+        if case["kind"] == "tanh":
+            prediction = torch.tanh(x @ p["W1"].T + p["b1"]) @ p["w2"] + p["b2"]
+            return ((prediction - y) ** 2).mean()
+        return (-(y * torch.log_softmax(x @ p["W"].T + p["b"], dim=1)).sum(dim=1)).mean()
+
+    def gradient(theta: np.ndarray) -> np.ndarray:
+        t = torch.tensor(theta, dtype=torch.float64, requires_grad=True)
+        loss(t).backward()
+        return t.grad.numpy()
+    return gradient
+
+
+def jax_gradient(case: dict[str, Any], data: dict[str, np.ndarray]) -> Callable[..., Any]:
+    import jax
+    import jax.numpy as jnp
+
+    jax.config.update("jax_enable_x64", True)
+    x, y = jnp.asarray(data["x"]), jnp.asarray(data["y"])
+
+    def loss(theta: Any, x: Any, y: Any) -> Any:
+        p = unpack(theta, case)
+        if case["kind"] == "logistic":
+            q = jax.nn.sigmoid(x @ p["w"] + p["b"])
+            return jnp.mean(-(y * jnp.log(q) + (1 - y) * jnp.log(1 - q)))
+        if case["kind"] == "tanh":
+            prediction = jnp.tanh(x @ p["W1"].T + p["b1"]) @ p["w2"] + p["b2"]
+            return jnp.mean((prediction - y) ** 2)
+        return jnp.mean(-jnp.sum(y * jax.nn.log_softmax(x @ p["W"].T + p["b"], axis=1), axis=1))
+
+    compiled = jax.jit(jax.grad(loss))
+
+    def gradient(theta: np.ndarray) -> np.ndarray:
+        return np.asarray(compiled(jnp.asarray(theta), x, y))
+    return gradient
+
+
+# ---------------------------------------------------------------- timing helpers
+
+def measure(function: Callable[[], Any], repeats: int, min_time: float) -> dict[str, Any]:
+    """Median seconds per call over `repeats` repeats, each of enough calls to last `min_time`."""
+    function()                                   # warm-up (lambdify, jit, caches)
+    start = time.perf_counter()
+    function()
+    once = time.perf_counter() - start
+    number = max(1, int(min_time / max(once, 1e-9)))
+    times, cpu, wall = [], 0.0, 0.0
+    for _ in range(repeats):
+        gc.collect()
+        wall_start, cpu_start = time.perf_counter(), time.process_time()
+        for _ in range(number):
+            function()
+        elapsed = time.perf_counter() - wall_start
+        cpu += time.process_time() - cpu_start
+        wall += elapsed
+        times.append(elapsed / number)
+    return {"median_s": statistics.median(times), "min_s": min(times), "max_s": max(times),
+            "calls_per_repeat": number, "repeats": repeats, "cpu_per_wall": cpu / wall}
+
+
+def relative_error(candidate: np.ndarray, reference: np.ndarray) -> float:
+    """max |candidate − reference| / max |reference| (infinity norm)."""
+    return float(np.max(np.abs(candidate - reference)) / max(np.max(np.abs(reference)), 1e-300))
+
+
+def loud(message: str) -> None:
+    bar = "!" * 78
+    print(f"\n{bar}\n!! {message}\n{bar}\n", file=sys.stderr, flush=True)
+
+
+class Stopwatch:
+    """Wraps module.attribute so each call's wall time is recorded (if the attribute exists)."""
+
+    def __init__(self, module: Any, attribute: str):
+        self.seconds: float | None = None
+        original = getattr(module, attribute, None)
+        if not callable(original):
+            return
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                self.seconds = (self.seconds or 0.0) + time.perf_counter() - start
+        setattr(module, attribute, timed)
+
+
+def load_and_compile(path: Path) -> tuple[Any, dict[str, Any]]:
+    """gdcheck.load + gdcheck.compile, timed (derive separately when it can be seen)."""
+    import gdcheck
+    import gdcheck.compiled
+
+    derive = Stopwatch(gdcheck.compiled, "derive")
+    start = time.perf_counter()
+    spec = gdcheck.load(path)
+    loaded = time.perf_counter()
+    problem = gdcheck.compile(spec)
+    compiled = time.perf_counter()
+    return problem, {"load_s": loaded - start, "compile_s": compiled - loaded,
+                     "derive_s": derive.seconds}
+
+
+def thread_settings() -> dict[str, Any]:
+    settings = {v: os.environ.get(v) for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                                                "MKL_NUM_THREADS")}
+    try:
+        import threadpoolctl
+        settings["threadpools"] = [{"api": p["internal_api"], "threads": p["num_threads"]}
+                                   for p in threadpoolctl.threadpool_info()]
+    except ImportError:
+        pass
+    return settings
+
+
+# ---------------------------------------------------------------- workers (one per subprocess)
+
+def work_gradient(job: dict[str, Any]) -> dict[str, Any]:
+    case, name = job["case"], job["name"]
+    with tempfile.TemporaryDirectory() as folder:
+        path, data = write_case(case, Path(folder), name)
+        problem, costs = load_and_compile(path)
+    theta = start_point(case)
+    start = time.perf_counter()
+    reference = problem.gradient(theta)
+    costs["first_gradient_s"] = time.perf_counter() - start
+    result: dict[str, Any] = {"name": name, "P": problem.size, "n": len(data["y"]),
+                              "one_time": costs, "threads": thread_settings()}
+    if problem.size != parameter_count(case):
+        loud(f"{name}: gdcheck has {problem.size} parameters, expected {parameter_count(case)}")
+    implementations: dict[str, Callable[[], Callable[..., Any]]] = {
+        "gdcheck": lambda: problem.gradient,
+        "numpy": lambda: numpy_gradient(case, data),
+        "torch": lambda: torch_gradient(case, data),
+        "jax": lambda: jax_gradient(case, data),
+    }
+    for label, make in implementations.items():
+        try:
+            gradient = make()
+        except ImportError as error:
+            result[label] = {"skipped": f"not installed ({error})"}
+            continue
+        value = np.asarray(gradient(theta), dtype=float)
+        error = relative_error(value, reference)
+        entry = {"relative_error": error, "agrees": bool(error <= AGREEMENT)}
+        if not entry["agrees"]:
+            loud(f"MISMATCH in {name}: {label}'s gradient differs from gdcheck's by "
+                 f"{error:.3g} relative (tolerance {AGREEMENT:g}); its timing is not comparable")
+        entry.update(measure(lambda g=gradient: g(theta), job["repeats"], job["min_time"]))
+        result[label] = entry
+        if label == "torch":
+            import torch
+            result["threads"]["torch"] = torch.get_num_threads()
+    return result
+
+
+def work_one_time(job: dict[str, Any]) -> dict[str, Any]:
+    case = job["case"]
+    with tempfile.TemporaryDirectory() as folder:
+        path, _ = write_case(case, Path(folder), f"tanh-d{case['d']}-h{case['h']}")
+        problem, costs = load_and_compile(path)
+    theta = start_point(case)
+    start = time.perf_counter()
+    problem.gradient(theta)
+    costs["first_gradient_s"] = time.perf_counter() - start
+    start = time.perf_counter()
+    problem.gradient(theta)
+    costs["second_gradient_s"] = time.perf_counter() - start
+    costs["total_s"] = costs["load_s"] + costs["compile_s"] + costs["first_gradient_s"]
+    costs["P"], costs["n"] = problem.size, case["n"]
+    costs["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return costs
+
+
+def work_memory(job: dict[str, Any]) -> dict[str, Any]:
+    case = job["case"]
+    with tempfile.TemporaryDirectory() as folder:
+        path, data = write_case(case, Path(folder), "logistic-memory")
+        data_bytes = sum(a.nbytes for a in data.values())
+        hand = numpy_gradient(case, data)
+        theta = start_point(case)
+        # The hand-written gradient first, on our own copy of the data...
+        hand(theta)
+        gc.collect()
+        tracemalloc.start()
+        before = tracemalloc.get_traced_memory()[0]
+        hand(theta)
+        numpy_peak = tracemalloc.get_traced_memory()[1] - before
+        tracemalloc.stop()
+        del data, hand
+        gc.collect()
+        # ... then gdcheck, which loads the npz itself: what it keeps, and a gradient's peak.
+        tracemalloc.start()
+        problem, costs = load_and_compile(path)
+        gc.collect()
+        retained = tracemalloc.get_traced_memory()[0]
+        problem.gradient(theta)                      # first call: lambdify
+        gc.collect()
+        tracemalloc.reset_peak()
+        before = tracemalloc.get_traced_memory()[0]
+        problem.gradient(theta)
+        peak = tracemalloc.get_traced_memory()[1] - before
+        tracemalloc.stop()
+    return {"P": problem.size, "n": case["n"], "data_mb": data_bytes / 2**20,
+            "gdcheck_gradient_peak_mb": peak / 2**20, "numpy_gradient_peak_mb": numpy_peak / 2**20,
+            "problem_retained_mb": retained / 2**20,
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "compile_s": costs["compile_s"]}
+
+
+def work_nested(job: dict[str, Any]) -> dict[str, Any]:
+    depth = job["depth"]
+    model = "w*x"
+    for _ in range(depth):
+        model = f"tanh({model} + b)"
+    x = np.array([0.1, 0.5, -1.0, 2.0])
+    y = np.array([0.0, 0.3, -0.5, 0.9])
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "nested.yaml"
+        path.write_text(f"gdcheck: 1\nname: nested\nparameters: {{w: {{}}, b: {{}}}}\n"
+                        f"inputs: {{x: {{}}}}\ntarget: {{y: {{}}}}\nmodel: {model}\n"
+                        f"loss: (y_pred - y)**2\ndata: {{inline: {{x: {x.tolist()}, "
+                        f"y: {y.tolist()}}}}}\n"
+                        "optimizer: {method: gd, learning_rate: 0.1, steps: 10}\n")
+        problem, costs = load_and_compile(path)
+    w, b = 0.3, 0.1
+    start = time.perf_counter()
+    gradient = problem.gradient(np.array([w, b]))
+    costs["first_gradient_s"] = time.perf_counter() - start
+    value, d_w, d_b = w * x, x.copy(), np.zeros_like(x)     # the chain rule, by hand
+    for _ in range(depth):
+        value = np.tanh(value + b)
+        slope = 1 - value**2
+        d_w, d_b = slope * d_w, slope * (d_b + 1)
+    expected = np.array([np.mean(2 * (value - y) * d_w), np.mean(2 * (value - y) * d_b)])
+    costs["relative_error"] = relative_error(gradient, expected)
+    if costs["relative_error"] > AGREEMENT:
+        loud(f"MISMATCH: nested tanh gradient differs from the chain rule by "
+             f"{costs['relative_error']:.3g}")
+    costs["depth"] = depth
+    costs["total_s"] = costs["load_s"] + costs["compile_s"] + costs["first_gradient_s"]
+    return costs
+
+
+WORKERS = {"gradient": work_gradient, "onetime": work_one_time, "memory": work_memory,
+           "nested": work_nested}
+
+
+def run_worker(job: dict[str, Any], timeout: float) -> dict[str, Any]:
+    """Run one job in a fresh interpreter; {"error": ...} on a timeout or a crash."""
+    command = [sys.executable, str(Path(__file__).resolve()), "--worker", json.dumps(job)]
+    start = time.perf_counter()
+    try:
+        completed = subprocess.run(command, stdout=subprocess.PIPE, stderr=None, text=True,
+                                   timeout=timeout, cwd=ROOT)
+    except subprocess.TimeoutExpired:
+        return {"error": f"timed out after {timeout:g} s"}
+    lines = [line for line in completed.stdout.splitlines() if line.startswith(RESULT_MARKER)]
+    if completed.returncode or not lines:
+        return {"error": f"worker failed (exit {completed.returncode}) after "
+                         f"{time.perf_counter() - start:.1f} s"}
+    return json.loads(lines[-1][len(RESULT_MARKER):])
+
+
+def run_verify(specs: Path, timeout: float) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as folder:
+        command = [sys.executable, "-m", "gdcheck", "verify", str(specs), "--report-dir", folder]
+        start = time.perf_counter()
+        try:
+            completed = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
+                                       cwd=ROOT)
+        except subprocess.TimeoutExpired:
+            return {"error": f"timed out after {timeout:g} s"}
+        wall = time.perf_counter() - start
+    lines = completed.stdout.strip().splitlines()
+    return {"wall_s": wall, "exit_status": completed.returncode,
+            "summary": lines[-1] if lines else completed.stderr.strip()[-300:],
+            "specs": sum(1 for p in specs.rglob("*.y*ml"))}
+
+
+# ---------------------------------------------------------------- the machine
+
+def machine() -> dict[str, Any]:
+    cpu = platform.processor() or "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    versions = {}
+    for package in ("gdcheck", "numpy", "sympy", "torch", "jax", "jaxlib"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = None
+    try:
+        blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        blas_name = f"{blas.get('name')} {blas.get('version')}"
+    except Exception:  # noqa: BLE001 - only informational
+        blas_name = "unknown"
+    return {"cpu": cpu, "cores": os.cpu_count(), "load_average": list(os.getloadavg()),
+            "usable_cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+            else None, "python": platform.python_version(), "platform": platform.platform(),
+            "blas": blas_name, "versions": versions, "threads": thread_settings()}
+
+
+# ---------------------------------------------------------------- printing
+
+def ms(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    return f"{seconds * 1e3:.3g}" if seconds < 0.1 else f"{seconds * 1e3:,.0f}"
+
+
+def secs(seconds: float | None) -> str:
+    return "—" if seconds is None else f"{seconds:.2f}"
+
+
+def flagged(entry: dict[str, Any]) -> str:
+    """Median ms, marked when the gradient disagreed with gdcheck's."""
+    flag = "" if entry["agrees"] else f" MISMATCH {entry['relative_error']:.1e}"
+    return ms(entry["median_s"]) + flag
+
+
+def cell(row: dict[str, Any], label: str) -> tuple[str, str]:
+    entry = row.get(label, {})
+    if "median_s" not in entry:
+        return "—", entry.get("skipped", "—").split(" (")[0] if entry else "—"
+    ratio = entry["median_s"] / row["numpy"]["median_s"] if "median_s" in row.get("numpy", {}) \
+        else None
+    return flagged(entry), "—" if ratio is None else f"{ratio:.2f}×"
+
+
+def report(results: dict[str, Any]) -> str:
+    out = []
+    m = results["machine"]
+    versions = ", ".join(f"{k} {v}" for k, v in m["versions"].items() if v)
+    out += ["## Machine", "",
+            f"- CPU: {m['cpu']} ({m['cores']} cores, {m['usable_cores']} usable)",
+            f"- Python {m['python']}, {m['platform']}; BLAS {m['blas']}",
+            f"- {versions}",
+            "- one thread: OMP_NUM_THREADS = OPENBLAS_NUM_THREADS = MKL_NUM_THREADS = 1, "
+            "torch.set_num_threads(1), XLA single-threaded",
+            f"- {results['settings']['repeats']} repeats per median "
+            f"({'quick' if results['settings']['quick'] else 'full'} run), each repeat at least "
+            f"{results['settings']['min_time']:g} s of calls",
+            f"- load average before / after the run: "
+            f"{', '.join(f'{x:.1f}' for x in m['load_average'])} / "
+            f"{', '.join(f'{x:.1f}' for x in results['load_average_after'])}", ""]
+    if max(m["load_average"][0], results["load_average_after"][0]) > 0.5 * (m["cores"] or 1):
+        out += ["Warning: the machine was busy with other work (load average above half the "
+                "cores): timings are noisy and slower than on an idle machine.", ""]
+    if "gradient" in results:
+        out += ["## Gradient evaluation (median ms per call; ratio to hand-written numpy)", "",
+                "| case | P | n | gdcheck ms | numpy ms | ratio | torch ms | torch ratio "
+                "| jax ms | jax ratio |",
+                "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        for name, row in results["gradient"].items():
+            if "error" in row:
+                out.append(f"| {name} | {parameter_count(CASES[name])} | {CASES[name]['n']:,} "
+                           f"| {row['error']} | | | | | | |")
+                continue
+            g, g_ratio = cell(row, "gdcheck")
+            t, t_ratio = cell(row, "torch")
+            j, j_ratio = cell(row, "jax")
+            out.append(f"| {name} | {row['P']} | {row['n']:,} | {g} | "
+                       f"{flagged(row['numpy'])} | {g_ratio} | {t} | {t_ratio} | {j} | "
+                       f"{j_ratio} |")
+        errors = [f"{name}: " + ", ".join(f"{label} {row[label]['relative_error']:.1e}"
+                                          for label in ("numpy", "torch", "jax")
+                                          if "relative_error" in row.get(label, {}))
+                  for name, row in results["gradient"].items() if "error" not in row]
+        out += ["", f"Agreement with gdcheck (max abs difference / max |gradient|, must be "
+                f"≤ {AGREEMENT:g}): " + "; ".join(errors), ""]
+        shares = {f"{name} {label}": row[label]["cpu_per_wall"]
+                  for name, row in results["gradient"].items() if "error" not in row
+                  for label in ("gdcheck", "numpy", "torch", "jax") if "cpu_per_wall" in
+                  row.get(label, {})}
+        busy = [f"{key} {share:.2f}" for key, share in shares.items() if share > 1.3]
+        starved = [f"{key} {share:.2f}" for key, share in shares.items() if share < 0.9]
+        if busy:
+            out += [f"Warning: CPU time / wall time above 1.3 (more than one thread busy): "
+                    f"{', '.join(busy)}", ""]
+        if starved:
+            out += [f"Warning: CPU time / wall time below 0.9 (the process did not get a whole "
+                    f"core; other load on the machine): {', '.join(starved)}", ""]
+    if "onetime" in results:
+        out += ["## One-time cost (fresh process; seconds)", "",
+                "| network | P | n | load | derive | compile (incl. derive) | first gradient "
+                "(lambdify) | total | next gradient | peak RSS MiB |",
+                "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        for name, row in results["onetime"].items():
+            if "error" in row:
+                out.append(f"| {name} | {row['P']:,} | {row['n']:,} | {row['error']} "
+                           "| | | | | | |")
+                continue
+            out.append(f"| {name} | {row['P']:,} | {row['n']:,} | {secs(row['load_s'])} | "
+                       f"{secs(row['derive_s'])} | {secs(row['compile_s'])} | "
+                       f"{secs(row['first_gradient_s'])} | {secs(row['total_s'])} | "
+                       f"{secs(row['second_gradient_s'])} | {row['peak_rss_mb']:,.0f} |")
+        out.append("")
+    if "memory" in results:
+        row = results["memory"]
+        out += [f"## Memory: one gradient, logistic d = {MEMORY['d']}, n = {MEMORY['n']:,}", ""]
+        if "error" in row:
+            out += [f"- {row['error']}", ""]
+        else:
+            data = row["data_mb"]
+            out += ["| what | MiB | × data |", "|---|---:|---:|",
+                    f"| the data (x and y, float64) | {data:,.0f} | 1.00 |",
+                    f"| gdcheck gradient peak (above what was allocated before the call) | "
+                    f"{row['gdcheck_gradient_peak_mb']:,.0f} | "
+                    f"{row['gdcheck_gradient_peak_mb'] / data:.2f} |",
+                    f"| hand-written numpy gradient peak | {row['numpy_gradient_peak_mb']:,.0f} "
+                    f"| {row['numpy_gradient_peak_mb'] / data:.2f} |",
+                    f"| kept by the compiled Problem (loaded data, columns, expressions) | "
+                    f"{row['problem_retained_mb']:,.0f} | "
+                    f"{row['problem_retained_mb'] / data:.2f} |",
+                    f"| peak RSS of the whole process | {row['peak_rss_mb']:,.0f} | "
+                    f"{row['peak_rss_mb'] / data:.2f} |", ""]
+    if "verify" in results:
+        row = results["verify"]
+        out += ["## `gdcheck verify specs/`", ""]
+        out += [f"- {row['error']}" if "error" in row else
+                f"- {row['wall_s']:.1f} s wall for {row['specs']} specs (exit status "
+                f"{row['exit_status']}): `{row['summary']}`", ""]
+    if "nested" in results:
+        row = results["nested"]
+        out += [f"## Nested tanh, {NESTED_DEPTH} deep", ""]
+        out += [f"- {row['error']}" if "error" in row else
+                f"- load {secs(row['load_s'])} s, compile {secs(row['compile_s'])} s "
+                f"(derive {secs(row['derive_s'])} s), first gradient "
+                f"{secs(row['first_gradient_s'])} s; total {secs(row['total_s'])} s; "
+                f"gradient vs. chain rule by hand: {row['relative_error']:.1e} relative", ""]
+    return "\n".join(out)
+
+
+# ---------------------------------------------------------------- main
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer, shorter repeats")
+    parser.add_argument("--cases", nargs="+", choices=list(CASES), default=list(CASES),
+                        metavar="CASE", help=f"gradient cases to run (default all: "
+                                             f"{', '.join(CASES)})")
+    parser.add_argument("--sections", nargs="+", choices=SECTIONS, default=list(SECTIONS),
+                        metavar="SECTION", help=f"what to run (default all: {', '.join(SECTIONS)})")
+    parser.add_argument("--repeats", type=int, help="repeats per median (default 7; 3 quick)")
+    parser.add_argument("--timeout", type=float, default=600.0,
+                        help="seconds allowed for each subprocess (default 600)")
+    parser.add_argument("--specs", type=Path, default=ROOT / "specs",
+                        help="folder for `gdcheck verify` (default the bundled specs/)")
+    parser.add_argument("--json", type=Path, metavar="FILE", help="also save the results as JSON")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.worker:
+        job = json.loads(args.worker)
+        print(RESULT_MARKER + json.dumps(WORKERS[job["section"]](job)), flush=True)
+        return 0
+
+    repeats = args.repeats or (3 if args.quick else 7)
+    min_time = 0.05 if args.quick else 0.2
+    results: dict[str, Any] = {"machine": machine(), "settings": {
+        "quick": args.quick, "repeats": repeats, "min_time": min_time, "timeout": args.timeout}}
+
+    def progress(message: str) -> None:
+        print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+    if "gradient" in args.sections:
+        results["gradient"] = {}
+        for name in args.cases:
+            progress(f"gradient: {name}")
+            results["gradient"][name] = run_worker(
+                {"section": "gradient", "name": name, "case": CASES[name], "repeats": repeats,
+                 "min_time": min_time}, args.timeout)
+    if "onetime" in args.sections:
+        results["onetime"] = {}
+        for case in ONE_TIME:
+            name = f"tanh d={case['d']}, h={case['h']}"
+            progress(f"one-time cost: {name} ({parameter_count(case)} parameters)")
+            row = run_worker({"section": "onetime", "case": case}, args.timeout)
+            row.setdefault("P", parameter_count(case))
+            row.setdefault("n", case["n"])
+            results["onetime"][name] = row
+    if "memory" in args.sections:
+        progress(f"memory: logistic d={MEMORY['d']}, n={MEMORY['n']:,}")
+        results["memory"] = run_worker({"section": "memory", "case": MEMORY}, args.timeout)
+    if "verify" in args.sections:
+        progress(f"gdcheck verify {args.specs}")
+        results["verify"] = run_verify(args.specs, args.timeout)
+    if "nested" in args.sections:
+        progress(f"nested tanh, {NESTED_DEPTH} deep")
+        results["nested"] = run_worker({"section": "nested", "depth": NESTED_DEPTH}, args.timeout)
+
+    results["load_average_after"] = list(os.getloadavg())
+    print(report(results))
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
+        progress(f"results saved to {args.json}")
+    mismatched = any(not entry.get("agrees", True)
+                     for row in results.get("gradient", {}).values()
+                     for entry in row.values() if isinstance(entry, dict))
+    mismatched |= results.get("nested", {}).get("relative_error", 0.0) > AGREEMENT
+    return 1 if mismatched else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
