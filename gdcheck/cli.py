@@ -7,12 +7,14 @@ Errors go to stderr as `Error: <file>:<line>: <field>: <message>`.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import json
 import os
+import signal
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
@@ -22,10 +24,12 @@ import sympy as sp
 from .checks import CheckResult
 from .compiled import compile_spec
 from .errors import GdcheckError, Location, SpecError, UsageError
+from .runner import (DEFAULT_MEMORY, DEFAULT_TIMEOUT, Event, RunOptions, default_jobs,
+                     parse_size, run_specs)
 from .report import SpecFailure, json_safe, write_index, write_junit, write_summary
 from .spec import Spec, load
 from .symbolic import SymbolicObjective, formula, latex_formula, shared_subexpressions
-from .verify import Verification, verify
+from .verify import Verification
 
 
 class _Parser(argparse.ArgumentParser):
@@ -61,6 +65,15 @@ def _parser() -> argparse.ArgumentParser:
                                 help="json: one JSON document on stdout (lines go to stderr)")
     verify_command.add_argument("--summary", metavar="FILE",
                                 help="append a Markdown summary (e.g. $GITHUB_STEP_SUMMARY)")
+    verify_command.add_argument("--jobs", type=_positive, default=default_jobs(), metavar="N",
+                                help="specs verified at once, each in its own process "
+                                     f"(default {default_jobs()}: the cores, at most 4)")
+    verify_command.add_argument("--timeout", type=_seconds, default=DEFAULT_TIMEOUT,
+                                metavar="SECONDS", help="wall-clock (and CPU) time per spec "
+                                f"(default {DEFAULT_TIMEOUT:g}; 0: no limit)")
+    verify_command.add_argument("--memory", type=_memory, default=DEFAULT_MEMORY, metavar="SIZE",
+                                help="address space per spec, e.g. 4G or 512M (default 4G; "
+                                     "0: no limit)")
     verify_command.set_defaults(run=_verify)
     return parser
 
@@ -69,6 +82,26 @@ def _natural(text: str) -> int:
     if not text.isdigit():
         raise argparse.ArgumentTypeError(f"got {text!r}, expected a whole number >= 0")
     return int(text)
+
+
+def _seconds(text: str) -> float | None:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"got {text!r}, expected seconds >= 0 (0: no limit)")
+    return value or None
+
+
+def _memory(text: str) -> int | None:
+    if text.strip() == "0":
+        return None
+    try:
+        return parse_size(text)
+    except (ValueError, IndexError):
+        raise argparse.ArgumentTypeError(f"got {text!r}, expected a size such as 4G or 512M "
+                                         "(0: no limit)") from None
 
 
 def _positive(text: str) -> int:
@@ -96,17 +129,41 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _verify(arguments: argparse.Namespace, out: TextIO) -> int:
     started = time.perf_counter()
     paths = spec_paths(arguments.paths)
-    arguments.against_function = (None if arguments.against is None
-                                   else import_function(arguments.against))
+    against = None if arguments.against is None else import_function(arguments.against)
     document = out
     if arguments.format == "json":
         out = sys.stderr  # stdout carries the JSON document alone
-    entries: list[Verification | SpecFailure] = []
-    names: dict[str, Path] = {}
-    for path in paths:
-        entries.append(_verify_one(path, arguments, names, out))
-    report_dir = Path(arguments.report_dir)
-    index = write_index(entries, report_dir)
+    options = RunOptions(arguments.report_dir, arguments.seed, arguments.examples, against,
+                         arguments.against or "", arguments.timeout, arguments.memory,
+                         arguments.jobs)
+    results: dict[Path, Verification | SpecFailure] = duplicate_names(paths)
+    interrupted = None
+    with _interrupts_raised() as received:
+        try:
+            display = _Display(out, live=arguments.jobs == 1)
+            for path, event in run_specs([p for p in paths if p not in results], options):
+                ending = display.show(path, event)
+                if ending is not None:
+                    results[path] = ending
+        except _Interrupted:
+            interrupted = received[-1]
+    entries = [results[path] for path in paths if path in results]
+    status = _finish(entries, arguments, out, time.perf_counter() - started)
+    if interrupted is not None:
+        print(f"Error: interrupted by {signal.Signals(interrupted).name} after {len(entries)} of "
+              f"{len(paths)} specs; their reports are complete; run again to verify the rest",
+              file=sys.stderr)
+        status = 128 + interrupted
+    if arguments.format == "json":
+        json.dump(run_document(entries, status), document, indent=2, allow_nan=False)
+        document.write("\n")
+    return status
+
+
+def _finish(entries: list[Verification | SpecFailure], arguments: argparse.Namespace,
+            out: TextIO, seconds: float) -> int:
+    """Write the run's index (and JUnit and summary), print the totals; the exit status."""
+    index = write_index(entries, Path(arguments.report_dir))
     if arguments.junit:
         write_junit(entries, Path(arguments.junit))
     if arguments.summary:
@@ -115,13 +172,49 @@ def _verify(arguments: argparse.Namespace, out: TextIO) -> int:
     errors = sum(isinstance(e, SpecFailure) for e in entries)
     failed = len(entries) - passed - errors
     print(f"{len(entries)} spec{'s' if len(entries) != 1 else ''}: {passed} passed, {failed} "
-          f"failed, {errors} error{'s' if errors != 1 else ''} "
-          f"({time.perf_counter() - started:.1f}s); index: {index}", file=out)
-    status = 2 if errors else 1 if failed else 0
-    if arguments.format == "json":
-        json.dump(run_document(entries, status), document, indent=2, allow_nan=False)
-        document.write("\n")
-    return status
+          f"failed, {errors} error{'s' if errors != 1 else ''} ({seconds:.1f}s); index: {index}",
+          file=out)
+    return 2 if errors else 1 if failed else 0
+
+
+def duplicate_names(paths: Sequence[Path]) -> dict[Path, Verification | SpecFailure]:
+    """Specs whose name another spec of the run already has (names are report folders)."""
+    seen: dict[str, Path] = {}
+    duplicates: dict[Path, Verification | SpecFailure] = {}
+    for path in paths:
+        try:
+            name = load(path).name
+        except SpecError:
+            continue  # its own run reports the error
+        if name in seen:
+            message = (f"{path}: name: '{name}' is also the name of {seen[name]}; names must "
+                       "differ (they name report folders)")
+            print(f"Error: {message}", file=sys.stderr)
+            duplicates[path] = SpecFailure(str(path), message)
+        seen.setdefault(name, path)
+    return duplicates
+
+
+class _Interrupted(Exception):
+    pass
+
+
+@contextlib.contextmanager
+def _interrupts_raised() -> Iterator[list[int]]:
+    """SIGINT and SIGTERM raise _Interrupted (recording which), so a run can finish its index."""
+    received: list[int] = []
+
+    def handler(signum: int, frame: Any) -> None:
+        received.append(signum)
+        raise _Interrupted
+
+    previous = {number: signal.signal(number, handler)
+                for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield received
+    finally:
+        for number, old in previous.items():
+            signal.signal(number, old)
 
 
 def run_document(entries: Sequence[Verification | SpecFailure], status: int) -> dict[str, Any]:
@@ -169,33 +262,39 @@ def spec_paths(arguments: Sequence[str]) -> list[Path]:
     return paths
 
 
-def _verify_one(path: Path, arguments: argparse.Namespace, names: dict[str, Path],
-                out: TextIO) -> Verification | SpecFailure:
-    print(f"{path}", file=out, flush=True)
-    progress = _Progress(sys.stderr)
-    try:
-        spec = load(path)
-        if spec.name in names:
-            raise SpecError(Location(str(path), None, "name"), f"'{spec.name}' is also the name "
-                            f"of {names[spec.name]}; names must differ (they name report folders)")
-        names[spec.name] = path
-        verification = verify(spec, arguments.report_dir, arguments.seed,
-                              examples=arguments.examples, progress=progress.show,
-                              against=arguments.against_function,
-                              against_label=arguments.against or "",
-                              on_check=lambda check: _print_check(check, progress, out))
-    except SpecError as error:
-        progress.clear()
-        print(f"Error: {error}", file=sys.stderr, flush=True)
-        return SpecFailure(str(path), str(error))
-    for warning in verification.warnings:
-        print(f"  warning: {warning}", file=out)
-    for check in verification.checks.values():
-        if check.counterexample is not None:
-            print(f"  replay: {check.counterexample.replay}", file=out)
-            break
-    print(f"  report: {verification.report_dir}", file=out, flush=True)
-    return verification
+class _Display:
+    """Prints a run as it goes: the spec, a line per check, warnings, replay, report."""
+
+    def __init__(self, out: TextIO, *, live: bool):
+        self.out = out
+        self.progress = _Progress(sys.stderr if live else None)
+        self.started: set[Path] = set()
+
+    def show(self, path: Path, event: Event) -> Verification | SpecFailure | None:
+        if path not in self.started:
+            self.started.add(path)
+            print(f"{path}", file=self.out, flush=True)
+        if event.kind == "progress":
+            self.progress.show(*event.payload)
+        elif event.kind == "check":
+            _print_check(event.payload, self.progress, self.out)
+        elif event.kind == "failed":
+            self.progress.clear()
+            print(f"Error: {event.payload.message}", file=sys.stderr, flush=True)
+            return event.payload
+        elif event.kind == "done":
+            self._close(event.payload)
+            return event.payload
+        return None
+
+    def _close(self, verification: Verification) -> None:
+        for warning in verification.warnings:
+            print(f"  warning: {warning}", file=self.out)
+        for check in verification.checks.values():
+            if check.counterexample is not None:
+                print(f"  replay: {check.counterexample.replay}", file=self.out)
+                break
+        print(f"  report: {verification.report_dir}", file=self.out, flush=True)
 
 
 def _print_check(check: CheckResult, progress: _Progress, out: TextIO) -> None:
@@ -208,19 +307,19 @@ def _print_check(check: CheckResult, progress: _Progress, out: TextIO) -> None:
 class _Progress:
     """A one-line progress indicator on a terminal; silent when output is a file or pipe."""
 
-    def __init__(self, stream: TextIO):
+    def __init__(self, stream: TextIO | None):
         self.stream = stream
-        self.active = stream.isatty()
+        self.active = stream is not None and stream.isatty()
         self.shown = False
 
     def show(self, what: str, done: int, total: int) -> None:
-        if self.active:
+        if self.active and self.stream is not None:
             self.stream.write(f"\r  ... {what}: step {done:,} of {total:,}")
             self.stream.flush()
             self.shown = True
 
     def clear(self) -> None:
-        if self.shown:
+        if self.shown and self.stream is not None:
             self.stream.write("\r\033[K")
             self.stream.flush()
             self.shown = False

@@ -12,7 +12,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "gdcheck"
 LAYERS = [
     "errors", "yamlsource", "functions", "distributions", "spec", "expressions", "reverse", "symbolic",
     "data", "compiled", "finite_diff", "optimizers", "descent", "strategies", "checks",
-    "report", "verify", "gradcheck", "cli", "pytest_plugin", "__init__", "__main__",
+    "report", "verify", "runner", "gradcheck", "cli", "pytest_plugin", "__init__", "__main__",
 ]
 
 
