@@ -23,13 +23,18 @@ import sympy as sp
 
 from .checks import CheckResult
 from .compiled import compile_spec
-from .errors import GdcheckError, Location, SpecError, UsageError
+from .errors import GdcheckError, Location, SpecError, UsageError, printable
 from .runner import (DEFAULT_MEMORY, DEFAULT_TIMEOUT, Event, RunOptions, default_jobs,
                      parse_size, run_specs)
 from .report import SpecFailure, json_safe, write_index, write_junit, write_summary
 from .spec import Spec, load
 from .symbolic import SymbolicObjective, formula, latex_formula, shared_subexpressions
 from .verify import Verification
+
+
+def _say(*parts: object, file: TextIO | None = None, flush: bool = False) -> None:
+    """print, with text from specs and file names made inert (no ANSI escapes, NUL, ...)."""
+    print(*(printable(part) for part in parts), file=file or sys.stdout, flush=flush)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -117,12 +122,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         arguments = _parser().parse_args(argv)
         return int(arguments.run(arguments, sys.stdout))
     except GdcheckError as error:
-        print(f"Error: {error}", file=sys.stderr)
+        _say(f"Error: {error}", file=sys.stderr)
         return error.exit_code
     except SystemExit as exit_:  # --help
         return int(exit_.code or 0)
     except KeyboardInterrupt:
-        print("Error: interrupted", file=sys.stderr)
+        _say("Error: interrupted", file=sys.stderr)
         return 130
 
 
@@ -150,7 +155,7 @@ def _verify(arguments: argparse.Namespace, out: TextIO) -> int:
     entries = [results[path] for path in paths if path in results]
     status = _finish(entries, arguments, out, time.perf_counter() - started)
     if interrupted is not None:
-        print(f"Error: interrupted by {signal.Signals(interrupted).name} after {len(entries)} of "
+        _say(f"Error: interrupted by {signal.Signals(interrupted).name} after {len(entries)} of "
               f"{len(paths)} specs; their reports are complete; run again to verify the rest",
               file=sys.stderr)
         status = 128 + interrupted
@@ -171,7 +176,7 @@ def _finish(entries: list[Verification | SpecFailure], arguments: argparse.Names
     passed = sum(isinstance(e, Verification) and e.passed for e in entries)
     errors = sum(isinstance(e, SpecFailure) for e in entries)
     failed = len(entries) - passed - errors
-    print(f"{len(entries)} spec{'s' if len(entries) != 1 else ''}: {passed} passed, {failed} "
+    _say(f"{len(entries)} spec{'s' if len(entries) != 1 else ''}: {passed} passed, {failed} "
           f"failed, {errors} error{'s' if errors != 1 else ''} ({seconds:.1f}s); index: {index}",
           file=out)
     return 2 if errors else 1 if failed else 0
@@ -189,7 +194,7 @@ def duplicate_names(paths: Sequence[Path]) -> dict[Path, Verification | SpecFail
         if name in seen:
             message = (f"{path}: name: '{name}' is also the name of {seen[name]}; names must "
                        "differ (they name report folders)")
-            print(f"Error: {message}", file=sys.stderr)
+            _say(f"Error: {message}", file=sys.stderr)
             duplicates[path] = SpecFailure(str(path), message)
         seen.setdefault(name, path)
     return duplicates
@@ -273,14 +278,14 @@ class _Display:
     def show(self, path: Path, event: Event) -> Verification | SpecFailure | None:
         if path not in self.started:
             self.started.add(path)
-            print(f"{path}", file=self.out, flush=True)
+            _say(f"{path}", file=self.out, flush=True)
         if event.kind == "progress":
             self.progress.show(*event.payload)
         elif event.kind == "check":
             _print_check(event.payload, self.progress, self.out)
         elif event.kind == "failed":
             self.progress.clear()
-            print(f"Error: {event.payload.message}", file=sys.stderr, flush=True)
+            _say(f"Error: {event.payload.message}", file=sys.stderr, flush=True)
             return event.payload
         elif event.kind == "done":
             self._close(event.payload)
@@ -289,18 +294,18 @@ class _Display:
 
     def _close(self, verification: Verification) -> None:
         for warning in verification.warnings:
-            print(f"  warning: {warning}", file=self.out)
+            _say(f"  warning: {warning}", file=self.out)
         for check in verification.checks.values():
             if check.counterexample is not None:
-                print(f"  replay: {check.counterexample.replay}", file=self.out)
+                _say(f"  replay: {check.counterexample.replay}", file=self.out)
                 break
-        print(f"  report: {verification.report_dir}", file=self.out, flush=True)
+        _say(f"  report: {verification.report_dir}", file=self.out, flush=True)
 
 
 def _print_check(check: CheckResult, progress: _Progress, out: TextIO) -> None:
     progress.clear()
     verdict = "PASS" if check.passed else "FAIL"
-    print(f"  {verdict} {check.name:<12} {check.summary} ({check.seconds:.1f}s)", file=out,
+    _say(f"  {verdict} {check.name:<12} {check.summary} ({check.seconds:.1f}s)", file=out,
           flush=True)
 
 
@@ -332,7 +337,7 @@ def _derive(arguments: argparse.Namespace, out: TextIO) -> int:
     label = _latex_label if arguments.latex else _text_label
     for line in describe(spec, symbolic, show, label, hessian=arguments.hessian,
                          shared=not arguments.inline):
-        print(line, file=out)
+        _say(line, file=out)
     return 0
 
 

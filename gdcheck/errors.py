@@ -7,7 +7,17 @@ the command line returns for it (`exit_code`): 2 for input a person must fix
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+
+# C0 and C1 control characters (ESC of ANSI sequences, NUL, ...) but newline and tab.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def printable(text: object) -> str:
+    """Text from a spec or a file name made inert for a terminal, a log or a report: control
+    characters (ANSI escapes, NUL, carriage returns) are shown as escapes, never acted on."""
+    return _CONTROL.sub(lambda match: repr(match.group())[1:-1], str(text))
 
 
 class GdcheckError(Exception):

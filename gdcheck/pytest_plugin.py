@@ -32,7 +32,7 @@ import pytest
 from .checks import CheckResult
 from .checks.registry import CHECKS
 from .cli import _natural, _positive
-from .errors import SpecError
+from .errors import SpecError, printable
 from .spec import Spec, load
 from .verify import Verification, verify
 from .yamlsource import MAX_SPEC_BYTES
@@ -130,9 +130,9 @@ class CheckItem(pytest.Item):
             lines = [f"FAIL {result.name} {result.summary}"]
             if result.counterexample is not None:
                 lines.append(f"replay: {result.counterexample.replay}")
-            return "\n".join(lines)
+            return printable("\n".join(lines))
         if isinstance(excinfo.value, SpecError):
-            return f"Error: {excinfo.value}"
+            return printable(f"Error: {excinfo.value}")
         return super().repr_failure(excinfo, style)
 
     def reportinfo(self) -> tuple[Path, int | None, str]:

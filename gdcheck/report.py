@@ -30,6 +30,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import LogFormatter, MaxNLocator
 
 from .checks import CheckResult
+from .errors import printable
 
 if TYPE_CHECKING:
     from .verify import Verification
@@ -263,13 +264,13 @@ def _timings(verification: Verification, plots: list[str]) -> list[str]:
 
 def _escape(text: object) -> str:
     """Text from a spec as inert markdown on one line (safe in a table cell)."""
-    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(printable(text).split()))
     return _BLOCK_START.sub(r"\1\\\2", escaped)
 
 
 def _code(text: str, in_table: bool = False) -> str:
     """An inline code span that survives backticks in `text` (and `|` in a table cell)."""
-    text = " ".join(text.split())
+    text = " ".join(printable(text).split())
     if in_table:
         text = text.replace("|", "\\|")   # GFM splits cells first, even inside code
     fence = "`" * (max((len(run) for run in re.findall("`+", text)), default=0) + 1)
@@ -278,6 +279,7 @@ def _code(text: str, in_table: bool = False) -> str:
 
 
 def _fenced(text: str, language: str = "") -> list[str]:
+    text = printable(text)
     fence = "`" * max(3, max((len(run) for run in re.findall("`+", text)), default=0) + 1)
     return [f"{fence}{language}", *text.splitlines(), fence]
 
