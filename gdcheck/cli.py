@@ -145,7 +145,7 @@ def _verify(arguments: argparse.Namespace, out: TextIO) -> int:
     interrupted = None
     with _interrupts_raised() as received:
         try:
-            display = _Display(out, live=arguments.jobs == 1)
+            display = _Display(out)
             for path, event in run_specs([p for p in paths if p not in results], options):
                 ending = display.show(path, event)
                 if ending is not None:
@@ -270,9 +270,9 @@ def spec_paths(arguments: Sequence[str]) -> list[Path]:
 class _Display:
     """Prints a run as it goes: the spec, a line per check, warnings, replay, report."""
 
-    def __init__(self, out: TextIO, *, live: bool):
+    def __init__(self, out: TextIO):
         self.out = out
-        self.progress = _Progress(sys.stderr if live else None)
+        self.progress = _Progress(sys.stderr)  # the spec being shown is always the live one
         self.started: set[Path] = set()
 
     def show(self, path: Path, event: Event) -> Verification | SpecFailure | None:
