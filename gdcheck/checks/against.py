@@ -17,51 +17,43 @@ from typing import Any
 
 import numpy as np
 
-from ..finite_diff import compare
+from ..finite_diff import Comparison
 from ..spec import ToleranceCheck
-from . import CheckResult, Counterexample
-from .context import Context, falsify
+from . import CheckResult
+from .agreement import Reference, agreement, worst_component
+from .context import Context, PointFailure
 
 UserGradient = Callable[..., Mapping[str, Any]]
 
 
 def run(context: Context, function: UserGradient, label: str = "") -> CheckResult:
-    settings = context.spec.checks.gradient or ToleranceCheck()
     problem = context.problem
     label = label or getattr(function, "__qualname__", "the function")
-    worst = {"abs": 0.0, "rel": 0.0}
 
-    def agrees(theta: np.ndarray) -> str | None:
+    def yours(theta: np.ndarray) -> np.ndarray:
+        return _flatten(context, function(**problem.unpack(theta), **problem.data))
+
+    def exact(theta: np.ndarray) -> Reference:
+        return Reference(problem.gradient(theta))
+
+    def describe(comparison: Comparison, theta: np.ndarray) -> str:
+        return (f"{label}: gradient of {problem.parameter_names[comparison.worst]} at "
+                f"{context.point_text(theta)}: yours "
+                + worst_component(comparison).format(reference="exact"))
+
+    def failing_safely(theta: np.ndarray) -> np.ndarray:
         try:
-            theirs = _flatten(context, function(**problem.unpack(theta), **problem.data))
+            return yours(theta)
         except Exception as error:  # the user's code failing is the finding, not a crash
-            return (f"{label} raised {type(error).__name__}: {error} at "
-                    f"{context.point_text(theta)}")
-        comparison = compare(theirs, problem.gradient(theta), rtol=settings.rtol,
-                             atol=settings.atol)
-        worst["abs"] = max(worst["abs"], comparison.max_abs_error)
-        worst["rel"] = max(worst["rel"], comparison.max_rel_error)
-        if comparison.passed:
-            return None
-        i = comparison.worst
-        value, exact = comparison.worst_values
-        return (f"{label}: gradient of {problem.parameter_names[i]} at "
-                f"{context.point_text(theta)}: yours {value:.6g}, exact {exact:.6g} "
-                f"(|diff| {comparison.abs_error[i]:.2e} > tol {comparison.tolerance[i]:.2e})")
+            raise PointFailure(f"{label} raised {type(error).__name__}: {error} at "
+                               f"{context.point_text(theta)}") from None
 
-    examples = context.examples_for(settings.examples)
-    search = falsify(context, examples, agrees)
-    details = {"function": label, "examples": examples, "evaluated": search.examples,
-               "rtol": settings.rtol, "atol": settings.atol,
-               "max_abs_error": worst["abs"], "max_rel_error": worst["rel"]}
-    if search.failure is None:
-        return CheckResult("against", True, f"{label} matches the exact gradient at "
-                           f"{search.examples} points (max rel error {worst['rel']:.1e})",
-                           details)
-    theta, detail = search.failure
-    replay = f"{context.replay} --against {label}"
-    return CheckResult("against", False, detail, details,
-                       Counterexample(context.point(theta), detail, replay))
+    settings = context.spec.checks.gradient or ToleranceCheck()
+    result = agreement(context, "against", settings, failing_safely, exact, describe,
+                       f"{label} matches the exact gradient at {{points}} points (max rel "
+                       "error {rel:.1e})", replay=f"{context.replay} --against {label}")
+    result.details["function"] = label
+    return result
 
 
 def _flatten(context: Context, gradient: Mapping[str, Any]) -> np.ndarray:

@@ -63,6 +63,10 @@ class _PropertyFailed(AssertionError):
     pass
 
 
+class PointFailure(Exception):
+    """Raised by a property (or what it calls) to say: this point fails, for this reason."""
+
+
 def falsify(context: Context, examples: int, property_: Property) -> Search:
     """Search the spec's initialisation ranges for a point where `property_` fails.
 
@@ -81,7 +85,10 @@ def falsify(context: Context, examples: int, property_: Property) -> Search:
     def holds(theta: np.ndarray) -> None:
         search.examples += 1
         with np.errstate(all="ignore"):
-            answer = property_(theta)
+            try:
+                answer = property_(theta)
+            except PointFailure as failure:
+                answer = str(failure)
         if answer == SKIP:
             search.skipped += 1
             assume(False)

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..finite_diff import central_gradient, compare
+from ..finite_diff import Comparison, central_gradient
 from ..spec import Spec
-from . import CheckResult, Counterexample
-from .context import SKIP, Context, falsify
+from . import CheckResult
+from .agreement import Reference, agreement, worst_component
+from .context import Context
 
 
 def enabled(spec: Spec) -> bool:
@@ -24,34 +25,16 @@ def run(context: Context) -> CheckResult:
     settings = context.spec.checks.gradient
     assert settings is not None
     problem = context.problem
-    worst = {"abs": 0.0, "rel": 0.0}
 
-    def agrees(theta: np.ndarray) -> str | None:
-        exact = problem.gradient(theta)
+    def finite_difference(theta: np.ndarray) -> Reference:
         estimate = central_gradient(problem.loss, theta)
-        comparison = compare(exact, estimate.gradient, rtol=settings.rtol, atol=settings.atol,
-                             error=estimate.error)
-        worst["abs"] = max(worst["abs"], comparison.max_abs_error)
-        worst["rel"] = max(worst["rel"], comparison.max_rel_error)
-        if comparison.passed:
-            return None
-        if problem.crosses_kink(theta, estimate.step):
-            return SKIP
-        i = comparison.worst
-        value, approximation = comparison.worst_values
-        return (f"gradient of {problem.parameter_names[i]} at {context.point_text(theta)}: "
-                f"exact {value:.6g}, finite-difference {approximation:.6g} "
-                f"(|diff| {comparison.abs_error[i]:.2e} > tol {comparison.tolerance[i]:.2e})")
+        return Reference(estimate.gradient, estimate.error, estimate.step)
 
-    examples = context.examples_for(settings.examples)
-    search = falsify(context, examples, agrees)
-    details = {"examples": examples, "evaluated": search.examples, "skipped": search.skipped,
-               "rtol": settings.rtol, "atol": settings.atol,
-               "max_abs_error": worst["abs"], "max_rel_error": worst["rel"]}
-    if search.failure is None:
-        return CheckResult("gradient", True, f"exact gradient matches finite differences at "
-                           f"{search.examples - search.skipped} points (max rel error "
-                           f"{worst['rel']:.1e})", details)
-    theta, detail = search.failure
-    return CheckResult("gradient", False, detail, details,
-                       Counterexample(context.point(theta), detail, context.replay))
+    def describe(comparison: Comparison, theta: np.ndarray) -> str:
+        return (f"gradient of {problem.parameter_names[comparison.worst]} at "
+                f"{context.point_text(theta)}: exact "
+                + worst_component(comparison).format(reference="finite-difference"))
+
+    return agreement(context, "gradient", settings, problem.gradient, finite_difference,
+                     describe, "exact gradient matches finite differences at {points} points "
+                               "(max rel error {rel:.1e})")
