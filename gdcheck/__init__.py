@@ -8,8 +8,15 @@
 
 from .compiled import Problem
 from .compiled import compile_spec as compile
-from .errors import (DataError, ExpressionError, GdcheckError, GradientMismatch, LimitError,
-                     SpecError, UsageError)
+from .errors import (
+                     DataError,
+                     ExpressionError,
+                     GdcheckError,
+                     GradientMismatch,
+                     LimitError,
+                     SpecError,
+                     UsageError,
+)
 from .gradcheck import GradientCheck, assert_gradient, check_gradient
 from .spec import Spec, load
 from .verify import Verification, compare, verify

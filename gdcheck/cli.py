@@ -24,9 +24,16 @@ import sympy as sp
 from .checks import CheckResult
 from .compiled import compile_spec
 from .errors import GdcheckError, Location, SpecError, UsageError, printable
-from .runner import (DEFAULT_MEMORY, DEFAULT_TIMEOUT, Event, RunOptions, default_jobs,
-                     parse_size, run_specs)
 from .report import SpecFailure, json_safe, write_index, write_junit, write_summary
+from .runner import (
+    DEFAULT_MEMORY,
+    DEFAULT_TIMEOUT,
+    Event,
+    RunOptions,
+    default_jobs,
+    parse_size,
+    run_specs,
+)
 from .spec import Spec, load
 from .symbolic import SymbolicObjective, formula, latex_formula, shared_subexpressions
 from .verify import Verification

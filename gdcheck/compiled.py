@@ -26,7 +26,6 @@ from .functions import NUMPY_NAMESPACE
 from .spec import GenerateData, Spec, load
 from .symbolic import SymbolicObjective, derive
 
-
 KINK_MARGIN = 2.0  # how far past the first-order reach of a step a kink still counts as crossed
 
 

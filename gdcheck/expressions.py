@@ -18,386 +18,36 @@ Errors name the spec file, line, field and the offending text.
 from __future__ import annotations
 
 import ast
-import difflib
 import math
-import sys
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import sympy as sp
-from sympy.codegen.cfunctions import expm1, log1p
 
-from .errors import ExpressionError, LimitError
-from .functions import (AbsoluteValue, LogSumExp, Maximum, Minimum, Relu, Sigmoid, Sign,
-                        Softplus)
+from .errors import LimitError
+from .functions import CONSTANTS, FUNCTIONS, Function, Value, shape_text, value_of
+from .grammar import (
+    CHAIN_GROUPS,
+    MAX_DEPTH,
+    MAX_EXPONENT,
+    MAX_LENGTH,
+    Checker,
+    integer_literal,
+    parse_tree,
+    post_order,
+    validate,
+)
 from .spec import Text
 
-MAX_LENGTH = 10_000
-MAX_DEPTH = 100
-MAX_EXPONENT = 64
-
-Value = np.ndarray  # object array of SymPy scalars, ndim 0, 1 or 2
-
-
-def value_of(item: Any) -> Value:
-    """Wrap a SymPy scalar (or pass an object array through) as a Value."""
-    if isinstance(item, np.ndarray):
-        return item
-    value = np.empty((), dtype=object)
-    value[()] = item
-    return value
-
-
-def shape_text(value: Value) -> str:
-    return f"[{', '.join(str(d) for d in value.shape)}]"
-
-
-# ----------------------------------------------------------------- the function table
-
-
-@dataclass(frozen=True)
-class Function:
-    """One function of the language: its arity, how to build it and (if scalar) fold it."""
-
-    arity: int
-    build: Callable[..., Value]
-    fold: Callable[..., float] | None = None   # float version, for constant folding
-    signature: str = ""
-
-
-def elementwise(sympy_function: Callable[..., Any], fold: Callable[..., float],
-                arity: int = 1) -> Function:
-    mapped = np.frompyfunc(sympy_function, arity, 1)
-    return Function(arity, lambda *args: value_of(mapped(*args)), fold)
-
-
-def reduction(combine: Callable[[list[Any]], Any]) -> Function:
-    def build(v: Value) -> Value:
-        if v.size == 0:
-            raise ValueError(f"cannot reduce an empty value of shape {shape_text(v)}")
-        return value_of(combine(list(v.flat)))
-
-    return Function(1, build)
-
-
-def vector_map(transform: Callable[[list[Any]], list[Any]]) -> Function:
-    def build(v: Value) -> Value:
-        if v.ndim != 1:
-            raise ValueError(f"expected a vector, got shape {shape_text(v)}")
-        return np.array(transform(list(v)) + [None], dtype=object)[:-1]
-
-    return Function(1, build)
-
-
-def _fold_max(items: list[Any], pair: type) -> Any:
-    result = items[0]
-    for item in items[1:]:
-        result = pair(result, item)
-    return result
-
-
-def _logsumexp(items: list[Any]) -> Any:
-    return items[0] if len(items) == 1 else LogSumExp(*items)
-
-
-def _dot(a: Value, b: Value) -> Value:
-    if a.ndim > 1 or b.ndim > 1 or a.shape != b.shape:
-        raise ValueError(f"dot needs two vectors of one length, got {shape_text(a)} and "
-                         f"{shape_text(b)}")
-    return value_of(sp.Add(*[x * y for x, y in zip(a.flat, b.flat, strict=True)]))
-
-
-def _transpose(v: Value) -> Value:
-    return v.T.copy()
-
-
-def _sign(v: float) -> float:
-    return float(np.sign(v))
-
-
-FUNCTIONS: dict[str, Function] = {
-    "exp": elementwise(sp.exp, math.exp),
-    "log": elementwise(sp.log, math.log),
-    "sqrt": elementwise(sp.sqrt, math.sqrt),
-    "abs": elementwise(AbsoluteValue, abs),
-    "sin": elementwise(sp.sin, math.sin),
-    "cos": elementwise(sp.cos, math.cos),
-    "tan": elementwise(sp.tan, math.tan),
-    "tanh": elementwise(sp.tanh, math.tanh),
-    "sigmoid": elementwise(Sigmoid, lambda v: 0.5 * (1 + math.tanh(v / 2))),
-    "softplus": elementwise(Softplus, lambda v: max(v, 0) + math.log1p(math.exp(-abs(v)))),
-    "relu": elementwise(Relu, lambda v: max(v, 0.0)),
-    "log1p": elementwise(log1p, math.log1p),
-    "expm1": elementwise(expm1, math.expm1),
-    "erf": elementwise(sp.erf, math.erf),
-    "sign": elementwise(Sign, _sign),
-    "maximum": elementwise(Maximum, max, arity=2),
-    "minimum": elementwise(Minimum, min, arity=2),
-    "sum": reduction(lambda items: sp.Add(*items)),
-    "mean": reduction(lambda items: sp.Add(*items) / len(items)),
-    "dot": Function(2, _dot),
-    "norm": reduction(lambda items: sp.sqrt(sp.Add(*[item**2 for item in items]))),
-    "logsumexp": reduction(_logsumexp),
-    "max": reduction(lambda items: _fold_max(items, Maximum)),
-    "min": reduction(lambda items: _fold_max(items, Minimum)),
-    "softmax": vector_map(lambda v: [sp.exp(x - _logsumexp(v)) for x in v]),
-    "log_softmax": vector_map(lambda v: [x - _logsumexp(v) for x in v]),
-    "transpose": Function(1, _transpose),
-}
-
-CONSTANTS: dict[str, tuple[Any, float]] = {"pi": (sp.pi, math.pi), "e": (sp.E, math.e)}
-
-
-# ----------------------------------------------------------------- pass 1: validate
-
-
-_OPERATORS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.MatMult)
-_ALLOWED_NODES = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Constant, ast.Name, ast.Call,
-                  ast.Subscript, ast.List, ast.Tuple, ast.Load, ast.USub, ast.UAdd) + _OPERATORS
-_CHAIN_GROUPS: dict[type, str] = {ast.Add: "+", ast.Sub: "+", ast.Mult: "*", ast.Div: "*"}
-_DESCRIPTIONS: dict[type, str] = {
-    ast.Attribute: "attribute access", ast.Lambda: "lambda", ast.ListComp: "a comprehension",
-    ast.GeneratorExp: "a comprehension", ast.DictComp: "a comprehension",
-    ast.SetComp: "a comprehension", ast.Compare: "a comparison", ast.BoolOp: "and/or",
-    ast.IfExp: "if/else", ast.JoinedStr: "an f-string", ast.NamedExpr: "':='",
-    ast.Starred: "starred arguments", ast.Slice: "a slice", ast.Dict: "a dict",
-    ast.Set: "a set", ast.Await: "await", ast.Yield: "yield",
-    ast.keyword: "keyword arguments",
-}
-
-
-class _Checker:
-    """Carries the text and location for located errors."""
-
-    def __init__(self, source: Text):
-        self.source = source
-        flat = " ".join(source.text.splitlines())
-        self.flat = flat.lstrip()  # what Python parses: one line, no indent
-        self.lead = len(flat) - len(self.flat)
-
-    def error(self, message: str, node: ast.AST | None = None, kind: type = ExpressionError
-              ) -> ExpressionError:
-        snippet = ""
-        if node is not None and hasattr(node, "col_offset"):
-            segment = ast.get_source_segment(self.flat, node) or ""
-            if len(segment) > 60:
-                segment = segment[:57] + "..."
-            snippet = f" in '{segment}' (column {node.col_offset + self.lead + 1})" if segment else ""
-        return kind(self.source.location, message + snippet)
-
-
-def parse_tree(source: Text) -> ast.expr:
-    """Python's parse of the text, with the length and character checks first."""
-    checker = _Checker(source)
-    text = source.text
-    if len(text) > MAX_LENGTH:
-        raise checker.error(f"the expression is {len(text):,} characters; at most "
-                            f"{MAX_LENGTH:,} are allowed", kind=LimitError)
-    for position, char in enumerate(text):
-        if not char.isascii() or (not char.isprintable() and char not in "\n\t\r"):
-            raise checker.error(f"character {char!r} at column {position + 1} is not allowed "
-                                "(names and operators are ASCII)")
-    limit = sys.getrecursionlimit()
-    try:
-        # a chain of n terms is n levels deep for Python's parser; the length cap bounds n
-        sys.setrecursionlimit(max(limit, 4 * MAX_LENGTH))
-        tree = ast.parse(checker.flat, mode="eval")
-    except SyntaxError as error:
-        column = f" at column {error.offset}" if error.offset else ""
-        raise checker.error(f"not a valid expression{column}: {error.msg}") from None
-    except (RecursionError, MemoryError):
-        raise checker.error(f"nested too deeply (at most {MAX_DEPTH} levels)",
-                            kind=LimitError) from None
-    finally:
-        sys.setrecursionlimit(limit)
-    return tree.body
-
-
-def validate(source: Text, tree: ast.expr, names: Sequence[str], constants: dict[str, float],
-             elsewhere: dict[str, str] | None = None) -> None:
-    """Pass 1: allowlist, names, functions, arity, depth and constant limits; no SymPy.
-
-    `elsewhere` maps names declared but not usable here to the reason, for the message.
-    """
-    checker = _Checker(source)
-    _check_depth(checker, tree)
-    folded: dict[ast.AST, float | None] = {}
-    # The Tuple of W[1, 2] is part of an index, and the `f` of f(x) names a function:
-    # neither is a value, and _check_call and _check_index check them.
-    parts = {id(node.slice) for node in ast.walk(tree) if isinstance(node, ast.Subscript)}
-    parts |= {id(node.func) for node in ast.walk(tree)
-              if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)}
-    # Constructs outside the grammar first, outermost first (ast.walk is breadth-first),
-    # so the message names what was written (a lambda, not its arguments).
-    for node in ast.walk(tree):
-        _check_allowed(checker, node)
-    order = _post_order(tree)
-    for node in reversed(order):
-        if id(node) not in parts:
-            _check_node(checker, node, names, elsewhere or {})
-    for node in order:
-        folded[node] = _fold(checker, node, folded, constants)
-
-
-def _post_order(tree: ast.AST) -> list[ast.AST]:
-    """Every node, children before parents (reversed: parents before children)."""
-    order, stack = [], [tree]
-    while stack:
-        node = stack.pop()
-        order.append(node)
-        stack.extend(ast.iter_child_nodes(node))
-    return order[::-1]
-
-
-def _check_depth(checker: _Checker, tree: ast.AST) -> None:
-    """Nesting depth counts operations and calls; a name or number is not a level, and a
-    flat chain `a + b - c + ...` (or `a * b / c`) is one level however long."""
-    stack: list[tuple[ast.AST, int]] = [(tree, 0)]
-    while stack:
-        node, depth = stack.pop()
-        children = [child for child in ast.iter_child_nodes(node) if isinstance(child, ast.expr)]
-        if not children:
-            continue
-        depth += 1
-        if depth > MAX_DEPTH:
-            raise checker.error(f"nested more than {MAX_DEPTH} levels deep", node, LimitError)
-        group = _CHAIN_GROUPS.get(type(node.op)) if isinstance(node, ast.BinOp) else None
-        for child in children:
-            same_chain = (group is not None and isinstance(child, ast.BinOp)
-                          and _CHAIN_GROUPS.get(type(child.op)) == group)
-            stack.append((child, depth - 1 if same_chain else depth))
-
-
-def _check_allowed(checker: _Checker, node: ast.AST) -> None:
-    if not isinstance(node, _ALLOWED_NODES):
-        what = _DESCRIPTIONS.get(type(node), type(node).__name__)
-        raise checker.error(f"{what} is not allowed in an expression", node)
-    if isinstance(node, ast.Constant) and (
-            isinstance(node.value, bool) or not isinstance(node.value, (int, float))):
-        kind = {str: "text", bytes: "bytes", complex: "complex numbers",
-                bool: "booleans"}.get(type(node.value), type(node.value).__name__)
-        raise checker.error(f"{kind} are not allowed in an expression; only numbers", node)
-
-
-def _check_node(checker: _Checker, node: ast.AST, names: Sequence[str],
-                elsewhere: dict[str, str]) -> None:
-    if isinstance(node, ast.Name) and node.id not in names and node.id not in CONSTANTS:
-        if node.id in FUNCTIONS:
-            raise checker.error(f"'{node.id}' is a function; call it as {node.id}(...)", node)
-        if node.id in elsewhere:
-            raise checker.error(f"'{node.id}' cannot be used here: {elsewhere[node.id]}", node)
-        close = difflib.get_close_matches(node.id, list(names) + list(CONSTANTS), n=1)
-        hint = f" (did you mean '{close[0]}'?)" if close else (
-            f"; declared here: {', '.join(names)}" if names else "")
-        raise checker.error(f"unknown name '{node.id}'{hint}", node)
-    if isinstance(node, ast.Call):
-        _check_call(checker, node)
-    if isinstance(node, ast.Subscript):
-        _check_index(checker, node)
-    if isinstance(node, ast.Tuple):
-        raise checker.error("a tuple is not allowed (only inside an index like W[0, 1])", node)
-
-
-def _check_call(checker: _Checker, node: ast.Call) -> None:
-    if not isinstance(node.func, ast.Name):
-        what = _DESCRIPTIONS.get(type(node.func))
-        message = f"{what} is not allowed in an expression" if what else (
-            "only the listed functions can be called, by name")
-        raise checker.error(message, node.func if what else node)
-    name = node.func.id
-    if name not in FUNCTIONS:
-        close = difflib.get_close_matches(name, FUNCTIONS, n=1)
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
-        raise checker.error(f"unknown function '{name}'{hint}; allowed: "
-                            f"{', '.join(FUNCTIONS)}", node)
-    if node.keywords:
-        raise checker.error(f"keyword arguments are not allowed in {name}(...)", node)
-    arity = FUNCTIONS[name].arity
-    if len(node.args) != arity:
-        raise checker.error(f"{name} takes {arity} argument{'s' if arity > 1 else ''}, "
-                            f"got {len(node.args)}", node)
-
-
-def _check_index(checker: _Checker, node: ast.Subscript) -> None:
-    parts = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
-    if not 1 <= len(parts) <= 2 or not all(_integer_literal(p) is not None for p in parts):
-        raise checker.error("an index must be one or two integers, like w[0] or W[1, 2]", node)
-
-
-def _integer_literal(node: ast.AST) -> int | None:
-    sign = 1
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-        sign, node = -1, node.operand
-    if isinstance(node, ast.Constant) and type(node.value) is int:
-        return sign * node.value
-    return None
-
-
-_FLOAT_OPERATORS: dict[type, Callable[[float, float], Any]] = {
-    ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b, ast.Mult: lambda a, b: a * b,
-    ast.Div: lambda a, b: a / b, ast.Pow: lambda a, b: a ** b,
-}
-
-
-def _fold(checker: _Checker, node: ast.AST, folded: dict[ast.AST, float | None],
-          constants: dict[str, float]) -> float | None:
-    """The float value of a constant scalar subtree, or None; raises on overflow or complex."""
-    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
-        exponent = folded.get(node.right)
-        if exponent is not None and abs(exponent) > MAX_EXPONENT:
-            raise checker.error(f"exponent {exponent:g} is larger than {MAX_EXPONENT} in "
-                                "magnitude", node, LimitError)
-    try:
-        value = _fold_value(node, folded, constants)
-    except ZeroDivisionError:
-        raise checker.error("division by zero in a constant", node) from None
-    except OverflowError:
-        value = math.inf
-    except ValueError:
-        raise checker.error("a constant here is not a real number (it folds to a complex "
-                            "number or is undefined)", node) from None
-    if isinstance(value, complex):
-        raise checker.error("a constant here folds to a complex number", node)
-    if value is not None and not math.isfinite(value):
-        raise checker.error("a constant here overflows a float", node, LimitError)
-    return value
-
-
-def _fold_value(node: ast.AST, folded: dict[ast.AST, float | None],
-                constants: dict[str, float]) -> Any:
-    if isinstance(node, ast.Constant):
-        return float(node.value)
-    if isinstance(node, ast.Name):
-        if node.id in CONSTANTS:
-            return CONSTANTS[node.id][1]
-        return constants.get(node.id)
-    if isinstance(node, ast.UnaryOp):
-        operand = folded.get(node.operand)
-        return None if operand is None else (-operand if isinstance(node.op, ast.USub)
-                                             else operand)
-    if isinstance(node, ast.BinOp) and type(node.op) in _FLOAT_OPERATORS:
-        left, right = folded.get(node.left), folded.get(node.right)
-        if left is None or right is None:
-            return None
-        return _FLOAT_OPERATORS[type(node.op)](left, right)
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-        function = FUNCTIONS[node.func.id]
-        args = [folded.get(arg) for arg in node.args]
-        if function.fold is None or any(arg is None for arg in args):
-            return None
-        return function.fold(*args)
-    return None
-
-
-# ----------------------------------------------------------------- pass 2: build
+__all__ = ["CONSTANTS", "FUNCTIONS", "MAX_DEPTH", "MAX_EXPONENT", "MAX_LENGTH", "Function",
+           "Value", "names_used", "parse", "parse_tree", "shape_text", "validate", "value_of"]
 
 
 class _Builder:
     def __init__(self, source: Text, environment: dict[str, Value], constants: dict[str, float],
                  tree: ast.AST):
-        self.checker = _Checker(source)
+        self.checker = Checker(source)
         self.environment = environment
         self.values = {sp.Symbol(name, real=True): value for name, value in constants.items()}
         self.constant = _constant_nodes(tree, constants)
@@ -442,7 +92,7 @@ class _Builder:
         return value_of(-operand) if isinstance(node.op, ast.USub) else operand
 
     def _binop(self, node: ast.BinOp) -> Value:
-        group = _CHAIN_GROUPS.get(type(node.op))
+        group = CHAIN_GROUPS.get(type(node.op))
         if group is None:
             left, right = self.build(node.left), self.build(node.right)
             if isinstance(node.op, ast.MatMult):
@@ -498,7 +148,7 @@ class _Builder:
     def _subscript(self, node: ast.Subscript) -> Value:
         value = self.build(node.value)
         parts = node.slice.elts if isinstance(node.slice, (ast.List, ast.Tuple)) else [node.slice]
-        index = tuple(_integer_literal(part) for part in parts)
+        index = tuple(integer_literal(part) for part in parts)
         if len(index) > value.ndim:
             raise self.checker.error(f"{len(index)} index(es) into a value of shape "
                                      f"{shape_text(value)}", node)
@@ -537,7 +187,7 @@ def _power(base: Any, exponent: Any) -> Any:
 def _constant_nodes(tree: ast.AST, constants: dict[str, float]) -> set[int]:
     """ids of the subtrees that mention no parameter, input or target."""
     constant: set[int] = set()
-    for node in _post_order(tree):
+    for node in post_order(tree):
         if isinstance(node, ast.Name):
             if node.id in constants or node.id in CONSTANTS:
                 constant.add(id(node))
@@ -560,7 +210,7 @@ def _chain(node: ast.BinOp, group: str) -> list[tuple[ast.AST, bool]]:
     stack: list[tuple[ast.AST, bool]] = [(node, False)]
     while stack:
         current, inverse = stack.pop()
-        if isinstance(current, ast.BinOp) and _CHAIN_GROUPS.get(type(current.op)) == group:
+        if isinstance(current, ast.BinOp) and CHAIN_GROUPS.get(type(current.op)) == group:
             flips = isinstance(current.op, (ast.Sub, ast.Div))
             stack.append((current.right, inverse != flips))
             stack.append((current.left, inverse))
@@ -582,7 +232,7 @@ def parse(source: Text, environment: dict[str, Value], constants: dict[str, floa
     value = _Builder(source, environment, constants, tree).build(tree)
     for item in value.flat:
         if item.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
-            raise _Checker(source).error("the expression divides by zero or is not finite "
+            raise Checker(source).error("the expression divides by zero or is not finite "
                                          f"({sp.sstr(item)[:60]})")
     return value
 

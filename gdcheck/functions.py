@@ -7,23 +7,23 @@ calling a helper in `NUMPY_NAMESPACE`). Keeping `sigmoid`, `softplus` and
 the non-smooth ones (`abs`, `sign`, `relu`, `maximum`, `minimum`) have a
 derivative of zero for their step, not a `DiracDelta`, and `KINKS` says where
 each is not differentiable.
+
+`FUNCTIONS` is the language's table of functions: each with its arity, how it
+builds SymPy values from shaped arguments, and (for scalar functions) a float
+version for constant folding.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import mpmath
 import numpy as np
 import sympy as sp
-
-# Names a spec may not declare: the language's functions and constants, and the model output.
-RESERVED_NAMES = frozenset({
-    "exp", "log", "sqrt", "abs", "sin", "cos", "tan", "tanh", "sigmoid", "softplus", "relu",
-    "log1p", "expm1", "erf", "sign", "maximum", "minimum", "sum", "mean", "dot", "norm",
-    "logsumexp", "max", "min", "softmax", "log_softmax", "transpose", "pi", "e", "y_pred",
-})
+from sympy.codegen.cfunctions import expm1, log1p
 
 
 class _Named(sp.Function):
@@ -199,3 +199,121 @@ NUMPY_NAMESPACE: dict[str, Any] = {
     "gdcheck_logsumexp": _logsumexp,
     "erf": _erf,
 }
+
+
+# ----------------------------------------------------------------- the function table
+
+Value = np.ndarray  # object array of SymPy scalars, ndim 0, 1 or 2
+
+
+def value_of(item: Any) -> Value:
+    """Wrap a SymPy scalar (or pass an object array through) as a Value."""
+    if isinstance(item, np.ndarray):
+        return item
+    value = np.empty((), dtype=object)
+    value[()] = item
+    return value
+
+
+def shape_text(value: Value) -> str:
+    return f"[{', '.join(str(d) for d in value.shape)}]"
+
+
+# ----------------------------------------------------------------- the function table
+
+
+@dataclass(frozen=True)
+class Function:
+    """One function of the language: its arity, how to build it and (if scalar) fold it."""
+
+    arity: int
+    build: Callable[..., Value]
+    fold: Callable[..., float] | None = None   # float version, for constant folding
+    signature: str = ""
+
+
+def elementwise(sympy_function: Callable[..., Any], fold: Callable[..., float],
+                arity: int = 1) -> Function:
+    mapped = np.frompyfunc(sympy_function, arity, 1)
+    return Function(arity, lambda *args: value_of(mapped(*args)), fold)
+
+
+def reduction(combine: Callable[[list[Any]], Any]) -> Function:
+    def build(v: Value) -> Value:
+        if v.size == 0:
+            raise ValueError(f"cannot reduce an empty value of shape {shape_text(v)}")
+        return value_of(combine(list(v.flat)))
+
+    return Function(1, build)
+
+
+def vector_map(transform: Callable[[list[Any]], list[Any]]) -> Function:
+    def build(v: Value) -> Value:
+        if v.ndim != 1:
+            raise ValueError(f"expected a vector, got shape {shape_text(v)}")
+        return np.array(transform(list(v)) + [None], dtype=object)[:-1]
+
+    return Function(1, build)
+
+
+def _fold_max(items: list[Any], pair: type) -> Any:
+    result = items[0]
+    for item in items[1:]:
+        result = pair(result, item)
+    return result
+
+
+def _logsumexp(items: list[Any]) -> Any:
+    return items[0] if len(items) == 1 else LogSumExp(*items)
+
+
+def _dot(a: Value, b: Value) -> Value:
+    if a.ndim > 1 or b.ndim > 1 or a.shape != b.shape:
+        raise ValueError(f"dot needs two vectors of one length, got {shape_text(a)} and "
+                         f"{shape_text(b)}")
+    return value_of(sp.Add(*[x * y for x, y in zip(a.flat, b.flat, strict=True)]))
+
+
+def _transpose(v: Value) -> Value:
+    return v.T.copy()
+
+
+def _sign(v: float) -> float:
+    return float(np.sign(v))
+
+
+FUNCTIONS: dict[str, Function] = {
+    "exp": elementwise(sp.exp, math.exp),
+    "log": elementwise(sp.log, math.log),
+    "sqrt": elementwise(sp.sqrt, math.sqrt),
+    "abs": elementwise(AbsoluteValue, abs),
+    "sin": elementwise(sp.sin, math.sin),
+    "cos": elementwise(sp.cos, math.cos),
+    "tan": elementwise(sp.tan, math.tan),
+    "tanh": elementwise(sp.tanh, math.tanh),
+    "sigmoid": elementwise(Sigmoid, lambda v: 0.5 * (1 + math.tanh(v / 2))),
+    "softplus": elementwise(Softplus, lambda v: max(v, 0) + math.log1p(math.exp(-abs(v)))),
+    "relu": elementwise(Relu, lambda v: max(v, 0.0)),
+    "log1p": elementwise(log1p, math.log1p),
+    "expm1": elementwise(expm1, math.expm1),
+    "erf": elementwise(sp.erf, math.erf),
+    "sign": elementwise(Sign, _sign),
+    "maximum": elementwise(Maximum, max, arity=2),
+    "minimum": elementwise(Minimum, min, arity=2),
+    "sum": reduction(lambda items: sp.Add(*items)),
+    "mean": reduction(lambda items: sp.Add(*items) / len(items)),
+    "dot": Function(2, _dot),
+    "norm": reduction(lambda items: sp.sqrt(sp.Add(*[item**2 for item in items]))),
+    "logsumexp": reduction(_logsumexp),
+    "max": reduction(lambda items: _fold_max(items, Maximum)),
+    "min": reduction(lambda items: _fold_max(items, Minimum)),
+    "softmax": vector_map(lambda v: [sp.exp(x - _logsumexp(v)) for x in v]),
+    "log_softmax": vector_map(lambda v: [x - _logsumexp(v) for x in v]),
+    "transpose": Function(1, _transpose),
+}
+
+CONSTANTS: dict[str, tuple[Any, float]] = {"pi": (sp.pi, math.pi), "e": (sp.E, math.e)}
+
+
+# Names a spec may not declare: the language's functions and constants, and the model output.
+RESERVED_NAMES = frozenset(FUNCTIONS) | frozenset(CONSTANTS) | {"y_pred"}

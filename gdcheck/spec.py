@@ -175,7 +175,7 @@ class Fields:
         self.node = node
         self.where = where
         self.items: dict[str, Node] = node.value
-        for key, value in self.items.items():
+        for key in self.items:
             if key not in allowed:
                 raise SpecError(self.at(key), unknown_key(key, where.field, allowed))
 

@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from .errors import ExpressionError
 from . import reverse
+from .errors import ExpressionError
 from .expressions import Value, names_used, parse, shape_text, value_of
 from .functions import KINKS, SYMPY_EQUIVALENTS
 from .spec import Spec, Variable

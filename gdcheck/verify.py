@@ -6,9 +6,9 @@ The command line and the pytest plugin are adapters over this module.
 from __future__ import annotations
 
 import time
-from functools import partial
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
