@@ -10,9 +10,10 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "gdcheck"
 
 LAYERS = [
-    "errors", "yamlsource", "functions", "distributions", "spec", "grammar", "expressions", "reverse", "symbolic",
-    "data", "compiled", "finite_diff", "optimizers", "descent", "strategies", "checks",
-    "report", "verify", "runner", "gradcheck", "cli", "pytest_plugin", "__init__", "__main__",
+    "errors", "yamlsource", "functions", "fields", "distributions", "spec", "grammar",
+    "expressions", "reverse", "symbolic", "data", "compiled", "finite_diff", "optimizers",
+    "descent", "strategies", "checks", "report", "verify", "runner", "gradcheck", "cli",
+    "pytest_plugin", "__init__", "__main__",
 ]
 
 
