@@ -311,7 +311,7 @@ def _sample_count(data: Mapping[str, np.ndarray]) -> int:
 
 def _columns(variables: Iterable[Any], data: Mapping[str, np.ndarray]) -> list[np.ndarray]:
     """The data as one float column (n,) per scalar of each variable, row-major."""
-    columns = []
+    columns: list[np.ndarray] = []
     for variable in variables:
         array = np.asarray(data[variable.name], dtype=float)
         flat = array.reshape(len(array), -1)
@@ -323,7 +323,8 @@ def _column_block(symbolic: SymbolicObjective, data: Mapping[str, np.ndarray]
                   ) -> tuple[list[np.ndarray], dict[str, np.ndarray]]:
     """Data columns in `symbolic.data_symbols` order, stored once: contiguous rows of one
     block (fast elementwise code), with the named arrays (n, *shape) as views of it."""
-    variables = [*symbolic.spec.inputs, symbolic.spec.target] if data else []
+    target = symbolic.spec.target
+    variables = [*symbolic.spec.inputs, target] if data and target is not None else []
     columns = _columns(variables, data)
     if not columns:
         return [], dict(data)
@@ -345,6 +346,8 @@ def model_function(symbolic: SymbolicObjective) -> Callable[..., np.ndarray]:
                        symbolic.parameter_symbols + inputs + tuple(symbolic.constants))
     constants = list(symbolic.constants.values())
 
+    target_shape = spec.target.shape
+
     def model(parameters: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> np.ndarray:
         theta = [float(x) for p in spec.parameters
                  for x in np.asarray(parameters[p.name], dtype=float).ravel()]
@@ -354,7 +357,7 @@ def model_function(symbolic: SymbolicObjective) -> Callable[..., np.ndarray]:
             outputs = function(*theta, *columns, *constants)
         stacked = np.stack([np.broadcast_to(np.asarray(o, dtype=float), (n,)) for o in outputs],
                            axis=-1)
-        return stacked.reshape((n,) + spec.target.shape)
+        return stacked.reshape((n,) + target_shape)
 
     return model
 

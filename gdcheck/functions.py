@@ -263,7 +263,7 @@ def _fold_max(items: list[Any], pair: type) -> Any:
     return result
 
 
-def _logsumexp(items: list[Any]) -> Any:
+def _logsumexp_of(items: list[Any]) -> Any:
     return items[0] if len(items) == 1 else LogSumExp(*items)
 
 
@@ -304,11 +304,11 @@ FUNCTIONS: dict[str, Function] = {
     "mean": reduction(lambda items: sp.Add(*items) / len(items)),
     "dot": Function(2, _dot),
     "norm": reduction(lambda items: sp.sqrt(sp.Add(*[item**2 for item in items]))),
-    "logsumexp": reduction(_logsumexp),
+    "logsumexp": reduction(_logsumexp_of),
     "max": reduction(lambda items: _fold_max(items, Maximum)),
     "min": reduction(lambda items: _fold_max(items, Minimum)),
-    "softmax": vector_map(lambda v: [sp.exp(x - _logsumexp(v)) for x in v]),
-    "log_softmax": vector_map(lambda v: [x - _logsumexp(v) for x in v]),
+    "softmax": vector_map(lambda v: [sp.exp(x - _logsumexp_of(v)) for x in v]),
+    "log_softmax": vector_map(lambda v: [x - _logsumexp_of(v) for x in v]),
     "transpose": Function(1, _transpose),
 }
 

@@ -242,7 +242,7 @@ def _fold(checker: Checker, node: ast.AST, folded: dict[ast.AST, float | None],
 def _fold_value(node: ast.AST, folded: dict[ast.AST, float | None],
                 constants: dict[str, float]) -> Any:
     if isinstance(node, ast.Constant):
-        return float(node.value)
+        return float(node.value)  # type: ignore[arg-type]  # _check_allowed: numbers only
     if isinstance(node, ast.Name):
         if node.id in CONSTANTS:
             return CONSTANTS[node.id][1]

@@ -352,7 +352,7 @@ def _data(top: Fields, path: Path) -> DataSource:
                                                "labels")))
     if kind == "csv":
         columns = data.required("columns", lambda v, w: mapping_of(v, w, "name: column(s)"))
-        named = {}
+        named: dict[str, tuple[str, ...] | str] = {}
         for name, item in columns.items():
             where = data.at("columns").child(name, item.line)
             if isinstance(item.value, list):
@@ -478,7 +478,8 @@ def _nested_shape(value: Any) -> tuple[int, ...] | None:
     shapes = {_nested_shape(item) for item in value}
     if len(shapes) > 1 or None in shapes:
         return None
-    return (len(value),) + (shapes.pop() if shapes else ())
+    inner = shapes.pop() if shapes else ()
+    return None if inner is None else (len(value),) + inner
 
 
 def _expect(top: Fields, parameters: dict[str, tuple[int, ...]]) -> Expect | None:

@@ -8,6 +8,8 @@ is not mistaken for non-convexity.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ..spec import Spec
@@ -46,7 +48,7 @@ def run(context: Context) -> CheckResult:
                 "(the objective is not convex there)")
 
     search = falsify(context, examples, positive_semidefinite)
-    details = {"expected": context.spec.checks.convex, "examples": examples,
+    details: dict[str, Any] = {"expected": context.spec.checks.convex, "examples": examples,
                "evaluated": search.examples}
     if context.spec.checks.convex:
         if search.failure is None:
