@@ -81,11 +81,12 @@ def write_report(verification: Verification, report_dir: Path) -> Path:
     """Write report.json, report.md and (with a convergence check) the plots; return the folder."""
     folder = _spec_folder(Path(report_dir), verification.spec.name)
     folder.mkdir(parents=True, exist_ok=True)
+    plots = _write_plots(verification, folder)
+    atomic_write(folder / "report.md", _markdown(verification, plots))
+    # report.json last: where it is new, the rest of the report is too
     document = json_safe(verification.to_json())
     atomic_write(folder / "report.json",
                  json.dumps(document, indent=2, allow_nan=False, default=str) + "\n")
-    plots = _write_plots(verification, folder)
-    atomic_write(folder / "report.md", _markdown(verification, plots))
     return folder
 
 

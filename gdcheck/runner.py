@@ -12,6 +12,7 @@ the reports are those of a serial run.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import resource
@@ -26,7 +27,7 @@ from typing import Any
 
 from .checks import CheckResult
 from .errors import GdcheckError, Location, SpecError
-from .report import SpecFailure
+from .report import SpecFailure, write_report
 from .spec import load
 from .verify import Verification, verify
 
@@ -156,10 +157,14 @@ def _child_main(path: Path, options: RunOptions, connection: Connection) -> None
 
     try:
         spec = load(path)
-        verification = verify(spec, options.report_dir, options.seed, examples=options.examples,
+        verification = verify(spec, None, options.seed, examples=options.examples,
                               against=options.against, against_label=options.against_label,
                               progress=lambda *step: send("progress", step),
                               on_check=lambda check: send("check", _light(check)))
+        if options.report_dir is not None:
+            # a report is several files: a stop request waits until all of them are written
+            with _deferred(signal.SIGTERM):
+                verification.report_dir = write_report(verification, Path(options.report_dir))
         send("done", _without_curves(verification))
     except MemoryError:
         send("failed", SpecFailure(str(path), f"{path}: spec: exceeded the memory limit of "
@@ -173,11 +178,23 @@ def _child_main(path: Path, options: RunOptions, connection: Connection) -> None
         connection.close()
 
 
+@contextlib.contextmanager
+def _deferred(signum: int) -> Iterator[None]:
+    """Hold `signum` back while the block runs; it is delivered when the block ends."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signum})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signum})
+
+
 def _exit_cleanly(signum: int, frame: Any) -> None:
     raise SystemExit(128 + signum)
 
 
 def _limit(options: RunOptions) -> None:
+    # no core files: a child stopped at the CPU limit would dump its memory into the folder
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     if options.timeout is not None:
         seconds = int(options.timeout) + 1
         resource.setrlimit(resource.RLIMIT_CPU, (seconds, seconds + 5))
