@@ -163,7 +163,10 @@ def test_least_squares_converges_to_lstsq(tmp_path):
         x: {json.dumps(x.tolist())}
         y: {json.dumps(y.tolist())}
     optimizer: {{method: gd, learning_rate: 0.1, steps: 20000, tolerance: 1.0e-12}}
-    checks: {{gradient: {{examples: 10}}, descent: {{examples: 10}}, convergence: {{runs: 3, grad_tol: 1.0e-10}}}}
+    checks:
+      gradient: {{examples: 10}}
+      descent: {{examples: 10}}
+      convergence: {{runs: 3, grad_tol: 1.0e-10}}
     """
     result = run(tmp_path, spec)
     assert result.passed
@@ -196,7 +199,10 @@ def test_penalised_logistic_converges_to_scipy_minimize(tmp_path):
         x: {json.dumps(x.tolist())}
         y: {json.dumps(y.tolist())}
     optimizer: {{method: gd, learning_rate: 1.0, steps: 20000, tolerance: 1.0e-11}}
-    checks: {{gradient: {{examples: 10}}, descent: {{examples: 10}}, convergence: {{runs: 2, grad_tol: 1.0e-10}}}}
+    checks:
+      gradient: {{examples: 10}}
+      descent: {{examples: 10}}
+      convergence: {{runs: 2, grad_tol: 1.0e-10}}
     """
     result = run(tmp_path, spec)
     assert result.passed, result.checks["convergence"].summary
@@ -284,7 +290,7 @@ def test_cli_exit_codes_and_lines(tmp_path, capsys):
     good = write(tmp_path, QUADRATIC.replace("LR", "0.09"), "good.yaml")
     bad = write(tmp_path, QUADRATIC.replace("LR", "0.25").replace("name: bowl", "name: b2"),
                 "bad.yaml")
-    broken = write(tmp_path, "gdcheck: 1\nname: x\n", "broken.yaml")
+    write(tmp_path, "gdcheck: 1\nname: x\n", "broken.yaml")  # a bad spec in the folder
     reports = str(tmp_path / "reports")
     assert main(["verify", str(good), "--report-dir", reports]) == 0
     out = capsys.readouterr().out

@@ -46,8 +46,16 @@ from gdcheck.cli import main
 from gdcheck.errors import Location, SpecError
 from gdcheck.expressions import parse
 from gdcheck.finite_diff import central_gradient, compare
-from gdcheck.functions import (AbsoluteValue, LogSumExp, Maximum, Minimum, Relu, Sigmoid, Sign,
-                               Softplus)
+from gdcheck.functions import (
+    AbsoluteValue,
+    LogSumExp,
+    Maximum,
+    Minimum,
+    Relu,
+    Sigmoid,
+    Sign,
+    Softplus,
+)
 from gdcheck.spec import Text, Variable
 from gdcheck.spec import parse as parse_spec
 from gdcheck.symbolic import symbols_for
@@ -696,7 +704,8 @@ def run_cli(arguments: list[str], content: bytes, folder: Path, capture: Any,
     shown = content[:3000].decode("utf-8", "replace")
     if crash is not None:
         raise AssertionError(f"gdcheck {arguments[0]} raised {crash!r} on:\n{shown}") from crash
-    assert status is not None, f"gdcheck {arguments[0]}: no answer after {alarm_after} s on:\n{shown}"
+    assert status is not None, (
+        f"gdcheck {arguments[0]}: no answer after {alarm_after} s on:\n{shown}")
     assert status in (0, 1, 2), f"exit status {status}; stderr: {err[-1000:]}\nspec:\n{shown}"
     assert "Traceback" not in err, f"{err[-3000:]}\nspec:\n{shown}"
     assert elapsed < limit, f"took {elapsed:.1f} s on:\n{shown}"
