@@ -194,3 +194,42 @@ def test_exact_gradient_of_a_known_function_passes_the_spec_defaults():
     wrong = gradient(x) * np.array([1.0, 1.001])
     failed = compare(wrong, estimate.gradient, rtol=1e-6, atol=1e-9, error=estimate.error)
     assert not failed.passed and failed.worst == 1
+
+
+# ----------------------------------------------------------------- Richardson extrapolation
+
+
+def _central_along(function, x):
+    """The `Difference` richardson_derivative expects: steps h (P,) -> (D(h), noise) for a
+    function of one point, each component stepped alone."""
+    def difference(steps):
+        plus = np.array([function(x + h * e) for h, e in zip(steps, np.eye(len(x)))])
+        minus = np.array([function(x - h * e) for h, e in zip(steps, np.eye(len(x)))])
+        noise = finite_diff.rounding_noise(plus, minus, np.abs(x), steps)
+        return (plus - minus) / (2 * steps), noise
+    return difference
+
+
+@pytest.mark.parametrize(("function", "derivative", "point"), [
+    (lambda x: np.sin(x[0]) * np.exp(x[0]), lambda x: np.exp(x) * (np.sin(x) + np.cos(x)), 0.7),
+    (lambda x: np.log1p(x[0] ** 2), lambda x: 2 * x / (1 + x**2), -1.3),
+    (lambda x: x[0] ** 5 - 3 * x[0], lambda x: 5 * x**4 - 3, 2.0),
+])
+def test_richardson_reaches_near_machine_precision_and_bounds_its_error(function, derivative,
+                                                                       point):
+    x = np.array([point])
+    estimate, error = finite_diff.richardson_derivative(_central_along(function, x), np.abs(x))
+    exact = derivative(x)
+    true_error = np.abs(estimate - exact)
+    assert true_error[0] <= 1e-10 * max(1.0, abs(exact[0]))
+    assert true_error[0] <= 2 * error[0] + 1e-15  # the estimate covers the error
+
+
+def test_richardson_falls_back_honestly_where_a_big_first_step_fools_the_tableau():
+    # sin(100x) looks flat at step 1: the central difference is returned instead, with its
+    # own (larger) error estimate, which must still cover the true error
+    x = np.array([0.3])
+    function = lambda point: np.sin(100 * point[0])  # noqa: E731
+    estimate, error = finite_diff.richardson_derivative(_central_along(function, x), np.abs(x))
+    true_error = abs(estimate[0] - 100 * np.cos(30.0))
+    assert true_error <= 2 * error[0] and true_error < 1e-5 * 100
