@@ -203,8 +203,8 @@ def _central_along(function, x):
     """The `Difference` richardson_derivative expects: steps h (P,) -> (D(h), noise) for a
     function of one point, each component stepped alone."""
     def difference(steps):
-        plus = np.array([function(x + h * e) for h, e in zip(steps, np.eye(len(x)))])
-        minus = np.array([function(x - h * e) for h, e in zip(steps, np.eye(len(x)))])
+        plus = np.array([function(x + h * e) for h, e in zip(steps, np.eye(len(x)), strict=True)])
+        minus = np.array([function(x - h * e) for h, e in zip(steps, np.eye(len(x)), strict=True)])
         noise = finite_diff.rounding_noise(plus, minus, np.abs(x), steps)
         return (plus - minus) / (2 * steps), noise
     return difference
