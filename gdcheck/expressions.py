@@ -44,6 +44,9 @@ __all__ = ["CONSTANTS", "FUNCTIONS", "MAX_DEPTH", "MAX_EXPONENT", "MAX_LENGTH", 
            "Value", "names_used", "parse", "parse_tree", "shape_text", "validate", "value_of"]
 
 
+EXACT_RANGE = (1e-20, 1e20)  # float literals written as exact rationals within this range
+
+
 class _Builder:
     def __init__(self, source: Text, environment: dict[str, Value], constants: dict[str, float],
                  tree: ast.AST):
@@ -80,7 +83,11 @@ class _Builder:
     def _constant(self, node: ast.Constant) -> Value:
         if isinstance(node.value, int):
             return value_of(sp.Integer(node.value))
-        return value_of(sp.Rational(repr(node.value)))
+        number = float(node.value)  # type: ignore[arg-type]  # pass 1 allowed numbers only
+        if number == 0 or EXACT_RANGE[0] <= abs(number) <= EXACT_RANGE[1]:
+            return value_of(sp.Rational(repr(number)))  # 0.1 stays exactly 1/10
+        # far from 1, an exact rational's digits explode under powers (1e-300**15 has 4,500)
+        return value_of(sp.Float(number))
 
     def _name(self, node: ast.Name) -> Value:
         if node.id in CONSTANTS:

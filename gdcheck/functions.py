@@ -47,12 +47,12 @@ class _Named(sp.Function):
 
     def _eval_evalf(self, prec: int) -> sp.Float | None:
         """Numeric value (for constants and for readers who substitute numbers)."""
-        args = [arg._eval_evalf(prec) for arg in self.args]
-        if any(arg is None or not arg.is_Float for arg in args):
-            return None
-        with mpmath.workprec(prec):
-            value = self.mpmath(*[arg._to_mpmath(prec) for arg in args])
-        return sp.Float._new(mpmath.mpf(value)._mpf_, prec)
+        numbers = [arg if arg.is_Number else arg._eval_evalf(prec) for arg in self.args]
+        if any(number is None or not number.is_Number for number in numbers):
+            return None  # exact numbers (an Integer 0 too) are fine; symbols are not
+        with mpmath.workprec(prec):  # every step, the result's rounding too, at `prec` bits
+            value = mpmath.mpf(self.mpmath(*[number._to_mpmath(prec) for number in numbers]))
+            return sp.Float._new(value._mpf_, prec)
 
     @staticmethod
     def mpmath(*args: Any) -> Any:
