@@ -11,6 +11,7 @@ the result is then reduced over samples (mean or sum).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Mapping
 from functools import cached_property
 from pathlib import Path
@@ -27,6 +28,28 @@ from .spec import GenerateData, Spec, load
 from .symbolic import SymbolicObjective, derive
 
 KINK_MARGIN = 2.0  # how far past the first-order reach of a step a kink still counts as crossed
+
+
+class _Printer(NumPyPrinter):
+    """numpy code in which every number fits a machine word: an integer past 2**53 (2**64,
+    a huge literal) is written as the float numpy would make of it, not a Python int that
+    numpy refuses to convert."""
+
+    def _print_Integer(self, expr: sp.Integer) -> str:
+        return str(expr.p) if abs(expr.p) < 2**53 else _float_literal(expr)
+
+    def _print_Rational(self, expr: sp.Rational) -> str:
+        if max(abs(expr.p), expr.q) < 2**53:
+            return super()._print_Rational(expr)
+        return _float_literal(expr)
+
+
+def _float_literal(expr: sp.Rational) -> str:
+    try:
+        value = float(expr)
+    except OverflowError:
+        value = math.copysign(math.inf, expr.p)
+    return repr(value) if math.isfinite(value) else f"float('{value}')"
 
 
 class SampleReduction(sp.Function):
@@ -57,7 +80,7 @@ def numeric(expressions: Iterable[sp.Expr], arguments: Iterable[sp.Symbol],
     """The numpy function returning the list of `expressions` at `arguments`."""
     # order="none": code keeps each sum's terms as they are; sorting them for display
     # evaluates terms numerically and grows exponentially with nested tanh.
-    printer = NumPyPrinter({"fully_qualified_modules": False, "inline": True,
+    printer = _Printer({"fully_qualified_modules": False, "inline": True,
                             "allow_unknown_functions": True, "order": "none",
                             "user_functions": {name: name for name in NUMPY_NAMESPACE}})
     # Arguments become generated names (no user-chosen name reaches the code), and stay real:

@@ -45,6 +45,7 @@ __all__ = ["CONSTANTS", "FUNCTIONS", "MAX_DEPTH", "MAX_EXPONENT", "MAX_LENGTH", 
 
 
 EXACT_RANGE = (1e-20, 1e20)  # float literals written as exact rationals within this range
+EXACT_POWER_BITS = 1100  # exact rational powers beyond this many bits are computed as floats
 
 
 class _Builder:
@@ -188,6 +189,12 @@ def _power(base: Any, exponent: Any) -> Any:
     if exponent.is_Number and abs(exponent) > MAX_EXPONENT:
         raise _ExponentTooLarge(f"exponent {exponent} is larger than {MAX_EXPONENT} in "
                                 "magnitude")
+    if base.is_Rational and exponent.is_Integer and base != 0:
+        # an exact power far outside float range has thousands of digits ((1e2**-64)**64):
+        # there, as a float, it is 0 or overflows, and pass 1 already ruled out the latter
+        bits = max(abs(base.p).bit_length(), base.q.bit_length()) * abs(int(exponent))
+        if bits > EXACT_POWER_BITS:
+            return sp.Pow(sp.Float(base), exponent)
     return sp.Pow(base, exponent)
 
 
