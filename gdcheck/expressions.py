@@ -248,6 +248,9 @@ def parse(source: Text, environment: dict[str, Value], constants: dict[str, floa
         if item.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
             raise Checker(source).error("the expression divides by zero or is not finite "
                                          f"({sp.sstr(item)[:60]})")
+        if item.has(sp.I):  # a constant element of a larger array (log([-1, a])[0])
+            raise Checker(source).error("a constant here folds to a complex number "
+                                         f"({sp.sstr(item)[:60]})")
     return value
 
 

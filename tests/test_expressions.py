@@ -485,3 +485,11 @@ def test_names_used_does_not_build_or_check_names() -> None:
 def test_names_used_leaves_out_function_names() -> None:
     used = names_used(Text("y_pred * w[0] + exp(x) - sum(M @ v)", LOCATION))
     assert used == {"y_pred", "w", "x", "M", "v"}
+
+
+@pytest.mark.parametrize("text", ["a**2 + log([-1, a])[0]", "a + sum(sqrt([-1, a]))"])
+def test_a_complex_constant_inside_a_larger_array_is_refused(text: str) -> None:
+    # found by fuzzing: the constant element of a non-constant array was never checked
+    # alone, and log(-1) became pi*I in a real objective
+    with pytest.raises(ExpressionError, match="complex number"):
+        parse(Text(text, LOCATION), ENVIRONMENT, {})
