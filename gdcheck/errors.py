@@ -7,7 +7,9 @@ the command line returns for it (`exit_code`): 2 for input a person must fix
 
 from __future__ import annotations
 
+import difflib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 # C0 and C1 control characters (ESC of ANSI sequences, NUL, ...) but newline and tab.
@@ -18,6 +20,12 @@ def printable(text: object) -> str:
     """Text from a spec or a file name made inert for a terminal, a log or a report: control
     characters (ANSI escapes, NUL, carriage returns) are shown as escapes, never acted on."""
     return _CONTROL.sub(lambda match: repr(match.group())[1:-1], str(text))
+
+
+def did_you_mean(word: object, options: Iterable[str]) -> str:
+    """' (did you mean 'learning_rate'?)' for the closest of `options`, or '' if none is close."""
+    close = difflib.get_close_matches(str(word), list(options), n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
 
 
 class GdcheckError(Exception):

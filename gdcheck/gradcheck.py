@@ -14,7 +14,6 @@ precision; 1), and `directional` (25 calls in all; see check_gradient).
 from __future__ import annotations
 
 import dataclasses
-import difflib
 from collections.abc import Callable
 from dataclasses import dataclass
 from math import inf
@@ -22,13 +21,16 @@ from numbers import Integral, Real
 
 import numpy as np
 
-from . import finite_diff
-from .errors import GradientMismatch, UsageError
-
-COMPLEX_STEP = 1e-20
-COMPLEX_HELP = ("scheme='complex' evaluates f at x + 1e-20j·eᵢ, so f must accept complex "
-                "input and carry it through (no abs, np.real, float() or comparisons on x); "
-                "use scheme='richardson' for the same accuracy with real arithmetic")
+from . import defaults
+from .engine import finite_diff
+from .engine.schemes import (
+    SCHEME_NAMES,
+    SCHEMES,
+    PointFunction,
+    describe_value,
+    directional_derivative,
+)
+from .errors import GradientMismatch, UsageError, did_you_mean
 
 
 @dataclass(frozen=True, eq=False)
@@ -101,8 +103,9 @@ def _margin(difference: float | np.ndarray, tolerance: float | np.ndarray, withi
     return f"(|diff| {float(difference):.1e} {'≤' if within else '>'} tol {float(tolerance):.1e})"
 
 
-def check_gradient(f: Callable, grad: Callable, x, *, rtol: float = 1e-6, atol: float = 1e-9,
-                   scheme: str = "central", seed: int = 0) -> GradientCheck:
+def check_gradient(f: Callable, grad: Callable, x, *, rtol: float = defaults.RTOL,
+                   atol: float = defaults.ATOL, scheme: str = "central",
+                   seed: int = 0) -> GradientCheck:
     """Compare `grad(x)` with finite differences of `f` at x, component by component.
 
     Args:
@@ -139,15 +142,16 @@ def check_gradient(f: Callable, grad: Callable, x, *, rtol: float = 1e-6, atol: 
     _check_options(f, grad, rtol, atol, scheme, seed)
     point = _point(x)
     analytic = _analytic(grad, point)
-    objective = _Objective(f, point.shape)
+    objective = PointFunction(f, point.shape)
     objective.validate(point)
     if scheme == "directional":
         return _directional_check(objective, point, analytic, rtol, atol, seed)
     return _component_check(objective, point, analytic, rtol, atol, scheme)
 
 
-def assert_gradient(f: Callable, grad: Callable, x, *, rtol: float = 1e-6, atol: float = 1e-9,
-                    scheme: str = "central", seed: int = 0) -> GradientCheck:
+def assert_gradient(f: Callable, grad: Callable, x, *, rtol: float = defaults.RTOL,
+                    atol: float = defaults.ATOL, scheme: str = "central",
+                    seed: int = 0) -> GradientCheck:
     """`check_gradient`, raising GradientMismatch (an AssertionError) if it does not pass.
 
     Returns the GradientCheck when it passes; the error's message names the
@@ -167,7 +171,7 @@ def assert_gradient(f: Callable, grad: Callable, x, *, rtol: float = 1e-6, atol:
     return check
 
 
-def _component_check(objective: _Objective, point: np.ndarray, analytic: np.ndarray,
+def _component_check(objective: PointFunction, point: np.ndarray, analytic: np.ndarray,
                      rtol: float, atol: float, scheme: str) -> GradientCheck:
     numeric, error = SCHEMES[scheme](objective, point.reshape(-1))
     found = finite_diff.compare(analytic.reshape(-1), numeric, rtol=rtol, atol=atol, error=error)
@@ -180,11 +184,11 @@ def _component_check(objective: _Objective, point: np.ndarray, analytic: np.ndar
                          worst, exact, estimate, objective.calls, scheme)
 
 
-def _directional_check(objective: _Objective, point: np.ndarray, analytic: np.ndarray,
+def _directional_check(objective: PointFunction, point: np.ndarray, analytic: np.ndarray,
                        rtol: float, atol: float, seed: int) -> GradientCheck:
     normal = np.asarray(np.random.default_rng(seed).standard_normal(point.shape))
     direction = normal / np.sqrt(np.sum(normal**2))
-    numeric, error = _along(objective, point, direction, analytic)
+    numeric, error = directional_derivative(objective, point, direction, analytic)
     products = analytic * direction
     along, scale = float(np.sum(products)), float(np.sum(np.abs(products)))
     found = finite_diff.compare(np.array(along), np.array(numeric), rtol=0.0, atol=atol,
@@ -197,96 +201,6 @@ def _directional_check(objective: _Objective, point: np.ndarray, analytic: np.nd
     return GradientCheck(True, analytic, found.estimate, found.abs_error, found.rel_error,
                          found.tolerance, error, None, None, None, objective.calls,
                          "directional", **seen)
-
-
-def _central(objective: _Objective, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    estimate = finite_diff.central_gradient(objective.batched, x)
-    return estimate.gradient, estimate.error
-
-
-def _richardson(objective: _Objective, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    def difference(step: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        step = (x + step) - x  # the step actually taken
-        plus = np.array([objective(_moved(x, i, h)) for i, h in enumerate(step)])
-        minus = np.array([objective(_moved(x, i, -h)) for i, h in enumerate(step)])
-        derivative = (plus - minus) / (2 * step)
-        return derivative, finite_diff.rounding_noise(plus, minus, np.abs(x * derivative), step)
-
-    return finite_diff.richardson_derivative(difference, np.abs(x))
-
-
-def _complex_step(objective: _Objective, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    values = [objective.complex_at(_moved(x, i, 1j * COMPLEX_STEP)) for i in range(x.size)]
-    numeric = np.imag(values) / COMPLEX_STEP
-    return numeric, finite_diff.ROUNDING_ULPS * finite_diff.EPSILON * np.abs(numeric)
-
-
-SCHEMES = {"central": _central, "richardson": _richardson, "complex": _complex_step}
-SCHEME_NAMES = (*SCHEMES, "directional")
-
-
-def _moved(x: np.ndarray, index: int, amount: float | complex) -> np.ndarray:
-    point = x.astype(np.result_type(x, amount))
-    point[index] += amount
-    return point
-
-
-def _along(objective: _Objective, x: np.ndarray, direction: np.ndarray,
-           analytic: np.ndarray) -> tuple[float, float]:
-    """Derivative of t ↦ f(x + t·direction) at 0 (Ridders), and its error estimate."""
-    # rounding x + t·v moves each coordinate by up to an ulp, changing f by about Σ|xᵢgᵢ|ε
-    moved = np.array([np.sum(np.abs(x * analytic))])
-
-    def difference(step: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        plus = np.array([objective(x + step[0] * direction)])
-        minus = np.array([objective(x - step[0] * direction)])
-        return (plus - minus) / (2 * step), finite_diff.rounding_noise(plus, minus, moved, step)
-
-    value, error = finite_diff.richardson_derivative(difference, np.array([np.max(np.abs(x))]))
-    return float(value[0]), float(error[0])
-
-
-class _Objective:
-    """The user's f on flat points: reshaped to x's shape, checked to return a scalar, counted."""
-
-    def __init__(self, f: Callable, shape: tuple[int, ...]):
-        self.f, self.shape, self.calls = f, shape, 0
-
-    def __call__(self, point: np.ndarray) -> float | complex:
-        self.calls += 1
-        value = np.asarray(self.f(point.reshape(self.shape)))
-        if value.size != 1 or value.dtype.kind not in "iufc":
-            raise UsageError(f"f(x) returned {_describe(value)}, expected one number: f must "
-                             f"map x to a scalar (e.g. sum a loss over its terms)")
-        return value.reshape(()).item()
-
-    def batched(self, points: np.ndarray) -> np.ndarray:
-        return np.array([self(point) for point in points], dtype=float)
-
-    def validate(self, point: np.ndarray) -> None:
-        value = self(point.reshape(-1).copy())
-        if isinstance(value, complex) or not np.isfinite(value):
-            raise UsageError(f"f(x)={value!r} at x: f must return a finite real number there "
-                             f"(check the gradient at a point inside f's domain)")
-
-    def complex_at(self, point: np.ndarray) -> complex:
-        try:
-            value = self(point)
-        except UsageError:
-            raise
-        except Exception as error:  # f's own failure on complex numbers
-            raise UsageError(f"f failed on complex input ({type(error).__name__}: {error}); "
-                             f"{COMPLEX_HELP}") from error
-        if not isinstance(value, complex):
-            raise UsageError(f"f returned the real {value!r} for complex input, so the complex "
-                             f"step was lost; {COMPLEX_HELP}")
-        return value
-
-
-def _describe(value: np.ndarray) -> str:
-    if value.dtype.kind in "biufc":
-        return f"shape {value.shape} ({value.dtype})"
-    return repr(value.item()) if value.size == 1 else f"an array of {value.dtype}"
 
 
 def _point(x) -> np.ndarray:
@@ -309,7 +223,7 @@ def _point(x) -> np.ndarray:
 def _analytic(grad: Callable, point: np.ndarray) -> np.ndarray:
     gradient = np.asarray(grad(point.copy()))
     if gradient.dtype.kind not in "iuf":
-        raise UsageError(f"grad(x) returned {_describe(gradient)}, expected real numbers in "
+        raise UsageError(f"grad(x) returned {describe_value(gradient)}, expected real numbers in "
                          f"x's shape {point.shape}")
     if gradient.shape != point.shape:
         raise UsageError(f"grad(x) returned shape {gradient.shape}, expected x's shape "
@@ -327,9 +241,8 @@ def _check_options(f, grad, rtol, atol, scheme, seed) -> None:
             raise UsageError(f"{name}={value!r} must be a finite number >= 0, e.g. "
                              f"{name}={example}")
     if scheme not in SCHEME_NAMES:
-        close = difflib.get_close_matches(str(scheme), SCHEME_NAMES, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise UsageError(f"scheme={scheme!r} is not a difference scheme{hint}; expected one "
+        raise UsageError(f"scheme={scheme!r} is not a difference scheme"
+                         f"{did_you_mean(scheme, SCHEME_NAMES)}; expected one "
                          f"of: {', '.join(SCHEME_NAMES)}")
     if isinstance(seed, bool) or not isinstance(seed, Integral) or int(seed) < 0:
         raise UsageError(f"seed={seed!r} must be an integer >= 0 (it fixes the random "

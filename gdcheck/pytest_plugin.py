@@ -25,17 +25,26 @@ import re
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .checks import CheckResult
-from .checks.registry import CHECKS
-from .cli import _natural, _positive
+from .defaults import MAX_SPEC_BYTES
 from .errors import SpecError, printable
+from .options import natural, positive
 from .spec import Spec, load
-from .verify import Verification, verify
-from .yamlsource import MAX_SPEC_BYTES
+
+if TYPE_CHECKING:  # loaded only when a spec runs: pytest starts as fast without gdcheck
+    from .results import CheckResult, Verification
+
+
+def verify(spec: Spec, *args: Any, **kwargs: Any) -> Verification:
+    """`gdcheck.verify`, imported when the first spec runs rather than at every pytest start
+    (it brings in SymPy, Hypothesis and matplotlib)."""
+    from .verify import verify as run
+
+    return run(spec, *args, **kwargs)
+
 
 SPEC_KEY = re.compile(r"^[\"']?gdcheck[\"']?[ \t]*:", re.MULTILINE)
 
@@ -44,9 +53,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("gdcheck", "gdcheck spec files")
     group.addoption("--gdcheck-report-dir", metavar="DIR", default=None,
                     help="write each spec's report under DIR (default: write no reports)")
-    group.addoption("--gdcheck-seed", metavar="N", type=_natural, default=0,
+    group.addoption("--gdcheck-seed", metavar="N", type=natural, default=0,
                     help="seed for Hypothesis and sampling (default 0)")
-    group.addoption("--gdcheck-examples", metavar="N", type=_positive, default=None,
+    group.addoption("--gdcheck-examples", metavar="N", type=positive, default=None,
                     help="examples for every property check (default: each spec's own)")
 
 
@@ -78,9 +87,8 @@ class SpecFile(pytest.File):
             self.outcome = error
             yield CheckItem.from_parent(self, name="load")
             return
-        for name, check in CHECKS.items():
-            if check.enabled(self.spec):
-                yield CheckItem.from_parent(self, name=name)
+        for name in self.spec.checks.enabled():
+            yield CheckItem.from_parent(self, name=name)
 
     def verification(self) -> Verification:
         """The spec's Verification, run once; raises the SpecError if it cannot run."""

@@ -7,7 +7,8 @@ and the run's memory stays flat however many specs it has. A child writes its
 spec's report itself (atomically) and sends back, over a pipe, each check as
 it finishes and then the Verification or the error. Up to `jobs` children run
 at once; events are handed out in the order of the specs, so the output and
-the reports are those of a serial run.
+the reports are those of a serial run. Spec discovery (`spec_paths`) and the
+refusal of two specs with one name (`duplicate_names`) live here too.
 """
 
 from __future__ import annotations
@@ -25,21 +26,29 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
-from .checks import CheckResult
-from .errors import GdcheckError, Location, SpecError
-from .report import SpecFailure, write_report
+from . import defaults
+from .errors import GdcheckError, Location, SpecError, UsageError
+from .options import size_text
+from .results import (
+    CheckFinished,
+    CheckResult,
+    Event,
+    Finished,
+    Progress,
+    SpecFailure,
+    Verification,
+)
 from .spec import load
-from .verify import Verification, verify
+from .verify import verify, written
 
-DEFAULT_TIMEOUT = 600.0          # seconds of wall-clock time per spec
-DEFAULT_MEMORY = 4 * 1024**3     # bytes of address space per spec
-ENDINGS = ("done", "failed")
+DEFAULT_TIMEOUT = defaults.TIMEOUT
+DEFAULT_MEMORY = defaults.MEMORY
 
 
 @dataclass(frozen=True)
 class RunOptions:
-    report_dir: str | Path | None = "reports"
-    seed: int = 0
+    report_dir: str | Path | None = defaults.REPORT_DIR
+    seed: int = defaults.SEED
     examples: int | None = None
     against: Callable[..., Any] | None = None
     against_label: str = ""
@@ -48,18 +57,9 @@ class RunOptions:
     jobs: int = 1
 
 
-@dataclass(frozen=True)
-class Event:
-    """What a child reports: `check` (a CheckResult), `progress` ((what, done, total)),
-    `done` (a Verification) or `failed` (a SpecFailure)."""
-
-    kind: str
-    payload: Any
-
-
 def run_specs(paths: Sequence[Path], options: RunOptions) -> Iterator[tuple[Path, Event]]:
-    """Verify every spec; yield (path, event) spec by spec, in order, each ending in
-    a `done` or `failed` event, while up to `options.jobs` specs run at once."""
+    """Verify every spec; yield (path, event) spec by spec, in order, each spec's events
+    ending in `Finished`, while up to `options.jobs` specs run at once."""
     pending = deque(paths)
     running: dict[Path, _Child] = {}
     events: dict[Path, deque[Event]] = {path: deque() for path in paths}
@@ -77,7 +77,7 @@ def run_specs(paths: Sequence[Path], options: RunOptions) -> Iterator[tuple[Path
                     running[spec] = _Child.start(context, spec, options)
                 for child_path, event in _next_events(running, options):
                     events[child_path].append(event)
-                    if event.kind in ENDINGS:
+                    if isinstance(event, Finished):
                         finished.add(child_path)
     finally:
         for child in running.values():
@@ -93,7 +93,7 @@ def _next_events(running: dict[Path, _Child], options: RunOptions
         if event is None:
             continue
         yield path, event
-        if event.kind in ENDINGS:
+        if isinstance(event, Finished):
             child.stop()
             del running[path]
 
@@ -118,13 +118,13 @@ class _Child:
             return self.connection.recv()
         except (EOFError, OSError):
             self.process.join(timeout=1)
-            return Event("failed", _crash(self.path, self.process.exitcode))
+            return Finished(_crash(self.path, self.process.exitcode))
 
     def check_time(self, options: RunOptions) -> Event | None:
         if options.timeout is None or time.monotonic() - self.started <= options.timeout:
             return None
-        return Event("failed", SpecFailure(str(self.path), f"{self.path}: spec: exceeded the "
-                                           f"time limit of {options.timeout:g} s (--timeout)"))
+        return Finished(SpecFailure(str(self.path), f"{self.path}: spec: exceeded the time "
+                                    f"limit of {options.timeout:g} s (--timeout)"))
 
     def stop(self) -> None:
         if self.process.is_alive():
@@ -152,28 +152,25 @@ def _child_main(path: Path, options: RunOptions, connection: Connection) -> None
     signal.signal(signal.SIGTERM, _exit_cleanly)  # reaches the whole process group
     _limit(options)
 
-    def send(kind: str, payload: Any) -> None:
-        connection.send(Event(kind, payload))
-
+    send = connection.send
     try:
         spec = load(path)
         verification = verify(spec, None, options.seed, examples=options.examples,
                               against=options.against, against_label=options.against_label,
-                              progress=lambda *step: send("progress", step),
-                              on_check=lambda check: send("check", _light(check)))
-        if options.report_dir is not None:
-            # a report is several files: a stop request waits until all of them are written
-            with _deferred(signal.SIGTERM):
-                verification.report_dir = write_report(verification, Path(options.report_dir))
-        send("done", _without_curves(verification))
+                              progress=lambda *step: send(Progress(*step)),
+                              on_check=lambda check: send(CheckFinished(_light(check))))
+        # a report is several files: a stop request waits until all of them are written
+        with _deferred(signal.SIGTERM):
+            verification = written(verification, options.report_dir)
+        send(Finished(_without_curves(verification)))
     except MemoryError:
-        send("failed", SpecFailure(str(path), f"{path}: spec: exceeded the memory limit of "
-                                   f"{_size(options.memory)} (--memory)"))
+        send(Finished(SpecFailure(str(path), f"{path}: spec: exceeded the memory limit of "
+                                  f"{size_text(options.memory)} (--memory)")))
     except (RecursionError, SpecError, GdcheckError) as error:
         if isinstance(error, RecursionError):
             error = SpecError(Location(str(path), None, "spec"), "the expressions are too "
                               "deeply nested to derive")
-        send("failed", SpecFailure(str(path), str(error)))
+        send(Finished(SpecFailure(str(path), str(error))))
     finally:
         connection.close()
 
@@ -209,27 +206,49 @@ def _light(check: CheckResult) -> CheckResult:
 
 
 def _without_curves(verification: Verification) -> Verification:
-    verification.checks = {name: _light(check) for name, check in verification.checks.items()}
-    return verification
-
-
-def _size(memory: int | None) -> str:
-    if memory is None:
-        return "unlimited"
-    return f"{memory / 1024**3:g} GiB" if memory >= 1024**3 else f"{memory / 1024**2:g} MiB"
-
-
-def parse_size(text: str) -> int:
-    """'4G', '512M', '2048' (MiB) → bytes; for --memory."""
-    units = {"K": 1024, "M": 1024**2, "G": 1024**3}
-    text = text.strip().upper().removesuffix("B").removesuffix("I")
-    factor = units.get(text[-1:], None)
-    number = text[:-1] if factor else text
-    value = float(number) * (factor or 1024**2)
-    if not value > 0:
-        raise ValueError(text)
-    return int(value)
+    return replace(verification, checks={name: _light(check)
+                                         for name, check in verification.checks.items()})
 
 
 def default_jobs() -> int:
-    return max(1, min(4, len(os.sched_getaffinity(0))))
+    """The cores this process may use, at most defaults.MAX_JOBS."""
+    return max(1, min(defaults.MAX_JOBS, len(os.sched_getaffinity(0))))
+
+
+# ----------------------------------------------------------------- which specs a run verifies
+
+
+def spec_paths(arguments: Sequence[str]) -> list[Path]:
+    """The spec files named, folders expanded to their *.yaml and *.yml files, sorted."""
+    paths: list[Path] = []
+    for argument in arguments:
+        path = Path(argument)
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml")
+                           and p.is_file())
+            if not found:
+                raise UsageError(f"no *.yaml or *.yml spec files in folder {argument}")
+            paths.extend(found)
+        elif path.is_file():
+            paths.append(path)
+        else:
+            raise UsageError(f"no such file or folder: {argument}")
+    return paths
+
+
+def duplicate_names(paths: Sequence[Path]) -> dict[Path, SpecFailure]:
+    """Specs whose name another spec of the run already has (names are report folders),
+    each as the SpecFailure that says so."""
+    seen: dict[str, Path] = {}
+    duplicates: dict[Path, SpecFailure] = {}
+    for path in paths:
+        try:
+            name = load(path).name
+        except SpecError:
+            continue  # its own run reports the error
+        if name in seen:
+            duplicates[path] = SpecFailure(str(path), f"{path}: name: '{name}' is also the name "
+                                           f"of {seen[name]}; names must differ (they name "
+                                           "report folders)")
+        seen.setdefault(name, path)
+    return duplicates

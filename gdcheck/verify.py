@@ -1,81 +1,37 @@
-"""verify(spec) → Verification: compile a spec and run each of its checks.
+"""verify(spec) → Verification: compile a spec, run each of its checks, write the report.
 
-The command line and the pytest plugin are adapters over this module.
+Two steps that every caller shares: `run_checks` (no I/O: the checks and the
+Verification they make) and `written` (the report files, and the Verification
+that knows where they are). The command line, the runner's child processes and
+the pytest plugin are adapters over these.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from functools import partial
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
-from .checks import CheckResult
-from .checks import against as against_check
+from . import defaults
 from .checks.against import UserGradient
 from .checks.context import Context
-from .checks.registry import CHECKS
+from .checks.registry import CHECKS, enabled
 from .compiled import Problem, compile_spec
-from .report import write_report
+from .reports import write_report
+from .results import CheckResult, Verification
 from .spec import Spec, load
-from .symbolic import formula
+from .symbolic.display import formula
 
-
-@dataclass
-class Verification:
-    """Everything one spec's verification found, ready for reports.
-
-    `checks` maps each check that ran (`gradient`, `descent`, `convergence`,
-    `hessian`, `convex`) to its CheckResult; `passed` is True when all passed.
-    """
-
-    spec: Spec
-    seed: int
-    checks: dict[str, CheckResult]
-    parameter_names: list[str]
-    objective_formula: str
-    gradient_formulas: list[str]
-    nondifferentiable: list[str]      # expressions that are zero where L has a kink
-    warnings: list[str] = field(default_factory=list)
-    timings: dict[str, float] = field(default_factory=dict)
-    report_dir: Path | None = None
-
-    @property
-    def passed(self) -> bool:
-        return all(check.passed for check in self.checks.values())
-
-    @property
-    def name(self) -> str:
-        return self.spec.name
-
-    def to_json(self) -> dict[str, Any]:
-        """The report.json document (DESIGN.md's keys, and more)."""
-        return {
-            "spec": self.spec.name,
-            "path": str(self.spec.path),
-            "description": self.spec.description,
-            "passed": self.passed,
-            "seed": self.seed,
-            "parameters": self.parameter_names,
-            "objective": self.objective_formula,
-            "gradient": dict(zip(self.parameter_names, self.gradient_formulas, strict=True)),
-            "nondifferentiable": self.nondifferentiable,
-            "warnings": self.warnings,
-            "checks": {name: check.to_json() for name, check in self.checks.items()},
-            "timings": {name: round(seconds, 4) for name, seconds in self.timings.items()},
-        }
-
-
-Progress = Callable[[str, int, int], None]   # (what, done, total)
+ProgressCallback = Callable[[str, int, int], None]   # (what, done, total)
 CheckDone = Callable[[CheckResult], None]
 
 
-def verify(spec_or_path: Spec | str | Path, report_dir: str | Path | None = "reports",
-           seed: int = 0, *, examples: int | None = None, progress: Progress | None = None,
-           on_check: CheckDone | None = None, problem: Problem | None = None,
-           against: UserGradient | None = None, against_label: str = "") -> Verification:
+def verify(spec_or_path: Spec | str | Path, report_dir: str | Path | None = defaults.REPORT_DIR,
+           seed: int = defaults.SEED, *, examples: int | None = None,
+           progress: ProgressCallback | None = None, on_check: CheckDone | None = None,
+           problem: Problem | None = None, against: UserGradient | None = None,
+           against_label: str = "") -> Verification:
     """Run every check of a spec and (unless `report_dir` is None) write its report.
 
     Args:
@@ -98,22 +54,26 @@ def verify(spec_or_path: Spec | str | Path, report_dir: str | Path | None = "rep
         start = time.perf_counter()
         problem = compile_spec(spec)
         timings["compile"] = time.perf_counter() - start
-    context = Context(spec, problem, seed, examples, progress)
-    runners = [(name, check.run) for name, check in CHECKS.items() if check.enabled(spec)]
-    if against is not None:
-        runners.append(("against", partial(against_check.run, function=against,
-                                           label=against_label)))
+    context = Context(spec, problem, seed, examples, progress, against, against_label)
+    return written(run_checks(context, on_check, timings), report_dir)
+
+
+def run_checks(context: Context, on_check: CheckDone | None = None,
+               timings: dict[str, float] | None = None) -> Verification:
+    """Run the context's enabled checks in order; the Verification they make (no I/O)."""
+    timings = dict(timings or {})
     results: dict[str, CheckResult] = {}
-    for name, run in runners:
+    for name in enabled(context):
         start = time.perf_counter()
-        result = run(context)
-        result.seconds = time.perf_counter() - start
+        result = CHECKS[name](context)
+        result = replace(result, seconds=time.perf_counter() - start)
         timings[name] = result.seconds
         results[name] = result
         if on_check is not None:
             on_check(result)
-    verification = Verification(
-        spec=spec, seed=seed, checks=results,
+    problem = context.problem
+    return Verification(
+        spec=context.spec, seed=context.seed, checks=results,
         parameter_names=problem.parameter_names,
         objective_formula=formula(problem.objective_expression),
         gradient_formulas=[formula(g) for g in problem.gradient_expressions],
@@ -121,13 +81,18 @@ def verify(spec_or_path: Spec | str | Path, report_dir: str | Path | None = "rep
         warnings=problem.warnings + _kink_warning(problem),
         timings=timings,
     )
-    if report_dir is not None:
-        verification.report_dir = write_report(verification, Path(report_dir))
-    return verification
 
 
-def compare(spec_or_path: Spec | str | Path, function: UserGradient, *, seed: int = 0,
-            examples: int | None = None, problem: Problem | None = None) -> CheckResult:
+def written(verification: Verification, report_dir: str | Path | None) -> Verification:
+    """Write the verification's report under `report_dir` (None: nothing); it, knowing where."""
+    if report_dir is None:
+        return verification
+    return replace(verification, report_dir=write_report(verification, Path(report_dir)))
+
+
+def compare(spec_or_path: Spec | str | Path, function: UserGradient, *,
+            seed: int = defaults.SEED, examples: int | None = None,
+            problem: Problem | None = None) -> CheckResult:
     """Search for a point where your gradient code disagrees with the spec's exact gradient.
 
     Args:
@@ -141,7 +106,7 @@ def compare(spec_or_path: Spec | str | Path, function: UserGradient, *, seed: in
     """
     spec = spec_or_path if isinstance(spec_or_path, Spec) else load(spec_or_path)
     problem = compile_spec(spec) if problem is None else problem
-    return against_check.run(Context(spec, problem, seed, examples), function)
+    return CHECKS["against"](Context(spec, problem, seed, examples, against=function))
 
 
 def _kink_warning(problem: Problem) -> list[str]:

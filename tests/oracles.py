@@ -9,7 +9,7 @@ from collections.abc import Callable
 import sympy as sp
 from sympy.codegen.cfunctions import expm1, log1p
 
-from gdcheck.functions import (
+from gdcheck.symbolic.functions import (
     AbsoluteValue,
     LogSumExp,
     Maximum,

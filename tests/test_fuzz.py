@@ -47,10 +47,12 @@ from sympy.codegen.cfunctions import expm1, log1p
 
 import gdcheck
 from gdcheck.cli import main
+from gdcheck.engine.finite_diff import central_gradient, compare
 from gdcheck.errors import Location, SpecError
-from gdcheck.expressions import parse
-from gdcheck.finite_diff import central_gradient, compare
-from gdcheck.functions import (
+from gdcheck.spec import Text, Variable
+from gdcheck.spec import parse as parse_spec
+from gdcheck.symbolic.expressions import parse
+from gdcheck.symbolic.functions import (
     AbsoluteValue,
     LogSumExp,
     Maximum,
@@ -60,9 +62,7 @@ from gdcheck.functions import (
     Sign,
     Softplus,
 )
-from gdcheck.spec import Text, Variable
-from gdcheck.spec import parse as parse_spec
-from gdcheck.symbolic import symbols_for
+from gdcheck.symbolic.objective import symbols_for
 
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLED = sorted((ROOT / "specs").glob("*.yaml")) + sorted(

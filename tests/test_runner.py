@@ -28,7 +28,8 @@ import pytest
 from PIL import Image
 
 from gdcheck.cli import main
-from gdcheck.runner import Event, RunOptions, run_specs
+from gdcheck.results import CheckFinished, Event, Progress, Verification
+from gdcheck.runner import RunOptions, run_specs
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"
@@ -251,14 +252,23 @@ def wait_for_children_to_end(timeout: float = 30.0) -> None:
         time.sleep(0.05)
 
 
+def kind(event: Event) -> str:
+    """An event as the words a person would use: check, progress, done or failed."""
+    if isinstance(event, CheckFinished):
+        return "check"
+    if isinstance(event, Progress):
+        return "progress"
+    return "done" if isinstance(event.outcome, Verification) else "failed"
+
+
 def assert_only_the_busy_spec_failed(folder: Path, paths: list[Path],
                                      events: dict[Path, list[Event]], cause: str) -> None:
     endings = {path: events[path][-1] for path in paths}
-    assert [endings[path].kind for path in paths] == ["done", "failed", "done"]
-    assert endings[paths[1]].payload.message == f"{paths[1]}: spec: verification {cause}"
-    assert [event.kind for event in events[paths[1]]] == ["check", "failed"]
+    assert [kind(endings[path]) for path in paths] == ["done", "failed", "done"]
+    assert endings[paths[1]].outcome.message == f"{paths[1]}: spec: verification {cause}"
+    assert [kind(event) for event in events[paths[1]]] == ["check", "failed"]
     for path, name in ((paths[0], "first"), (paths[2], "last")):
-        assert endings[path].payload.passed
+        assert endings[path].outcome.passed
         assert_complete_report(folder / "reports" / name)
     assert not (folder / "reports" / "busy").exists()
 
@@ -300,7 +310,7 @@ def test_a_spec_that_hits_the_cpu_limit_leaves_no_core_dump(tmp_path, monkeypatc
     cores = [p for p in tmp_path.rglob("core*") if p.is_file()]
     for core in cores:
         core.unlink()   # the child's whole memory: not to be kept with pytest's tmp folders
-    assert events[paths[1]][-1].payload.message.endswith("exceeded the CPU time limit (--timeout)")
+    assert events[paths[1]][-1].outcome.message.endswith("exceeded the CPU time limit (--timeout)")
     assert not cores, [p.name for p in cores]
 
 
@@ -349,7 +359,8 @@ def test_an_interrupt_while_a_report_is_written_leaves_no_half_report(tmp_path):
                                      "b": MANY_CURVES.format(name="curves")})
     reports = tmp_path / "reports"
     process = start_gdcheck("verify", "specs", "--jobs", "1", cwd=tmp_path)
-    wait_for(reports / "curves" / "report.json", process)   # the plots take seconds more
+    # the folder is made first, then the 1000 runs' plots take seconds: interrupt meanwhile
+    wait_for(reports / "curves", process)
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=HANG_GUARD)
     assert process.returncode == 130, err

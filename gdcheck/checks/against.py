@@ -12,23 +12,29 @@ that point, not a crash.
 
 from __future__ import annotations
 
+import importlib
+import os
+import sys
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
-from ..finite_diff import Comparison
+from ..engine.finite_diff import Comparison
+from ..errors import UsageError
+from ..results import CheckResult
 from ..spec import ToleranceCheck
-from . import CheckResult
 from .agreement import Reference, agreement, worst_component
 from .context import Context, PointFailure
 
 UserGradient = Callable[..., Mapping[str, Any]]
 
 
-def run(context: Context, function: UserGradient, label: str = "") -> CheckResult:
-    problem = context.problem
-    label = label or getattr(function, "__qualname__", "the function")
+def run(context: Context) -> CheckResult:
+    problem, function = context.problem, context.against
+    assert function is not None
+    label = context.against_label or getattr(function, "__qualname__", "the function")
 
     def yours(theta: np.ndarray) -> np.ndarray:
         return _flatten(context, function(**problem.unpack(theta), **problem.data))
@@ -52,8 +58,7 @@ def run(context: Context, function: UserGradient, label: str = "") -> CheckResul
     result = agreement(context, "against", settings, failing_safely, exact, describe,
                        f"{label} matches the exact gradient at {{points}} points (max rel "
                        "error {rel:.1e})", replay=f"{context.replay} --against {label}")
-    result.details["function"] = label
-    return result
+    return replace(result, details={**result.details, "function": label})
 
 
 def _flatten(context: Context, gradient: Mapping[str, Any]) -> np.ndarray:
@@ -62,7 +67,7 @@ def _flatten(context: Context, gradient: Mapping[str, Any]) -> np.ndarray:
         raise TypeError(f"expected a mapping of parameter name to gradient, got "
                         f"{type(gradient).__name__}")
     pieces = []
-    for parameter in context.spec.parameters:
+    for parameter in context.problem.layout.parameters:
         if parameter.name not in gradient:
             raise KeyError(f"no gradient for parameter '{parameter.name}' (returned: "
                            f"{', '.join(map(str, gradient)) or 'nothing'})")
@@ -70,5 +75,24 @@ def _flatten(context: Context, gradient: Mapping[str, Any]) -> np.ndarray:
         if value.shape != parameter.shape:
             raise ValueError(f"gradient of '{parameter.name}' has shape {list(value.shape)}, "
                              f"expected {list(parameter.shape)}")
-        pieces.append(value.ravel())
-    return np.concatenate(pieces)
+        pieces.append(value)
+    return context.problem.layout.join(pieces)
+
+
+def import_function(reference: str) -> Callable[..., Any]:
+    """`module:function` (module importable from the current folder) → the function."""
+    module_name, _, name = reference.partition(":")
+    if not module_name or not name:
+        raise UsageError(f"--against {reference!r}: expected MODULE:FUNCTION, such as "
+                         "'mymodel:gradient'")
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as error:
+        raise UsageError(f"--against {reference!r}: cannot import {module_name!r}: {error}"
+                         ) from None
+    function = getattr(module, name, None)
+    if not callable(function):
+        raise UsageError(f"--against {reference!r}: {module_name} has no function {name!r}")
+    return function

@@ -9,9 +9,9 @@ from typing import Any
 
 import numpy as np
 
-from ..finite_diff import Comparison, compare
+from ..engine.finite_diff import Comparison, compare
+from ..results import CheckResult, Counterexample
 from ..spec import ToleranceCheck
-from . import CheckResult, Counterexample
 from .context import SKIP, Context, falsify
 
 

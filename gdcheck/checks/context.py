@@ -13,7 +13,7 @@ from hypothesis.errors import Unsatisfiable
 
 from ..compiled import Problem
 from ..spec import Spec
-from ..strategies import initialisations
+from .strategies import initialisations
 
 SKIP = "skip"  # a property's answer for a point that says nothing (a kink, a zero gradient)
 
@@ -27,6 +27,8 @@ class Context:
     seed: int = 0
     examples: int | None = None          # the --examples override
     progress: Callable[[str, int, int], None] | None = None
+    against: Callable[..., Any] | None = None   # the user's gradient function, if any
+    against_label: str = ""                     # MODULE:FUNCTION, for messages and replay
 
     def examples_for(self, configured: int) -> int:
         return configured if self.examples is None else self.examples
@@ -38,16 +40,10 @@ class Context:
 
     def point(self, theta: np.ndarray) -> dict[str, Any]:
         """θ as parameter name → value (number or nested list), for reports."""
-        return {name: value.tolist() for name, value in self.problem.unpack(theta).items()}
+        return self.problem.layout.point(theta)
 
     def point_text(self, theta: np.ndarray) -> str:
-        return ", ".join(f"{name}={_short(value)}" for name, value in self.point(theta).items())
-
-
-def _short(value: Any) -> str:
-    if isinstance(value, list):
-        return "[" + ", ".join(_short(v) for v in value) + "]"
-    return f"{value:.6g}"
+        return self.problem.layout.point_text(theta)
 
 
 @dataclass

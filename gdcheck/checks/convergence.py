@@ -12,22 +12,16 @@ from typing import Any
 
 import numpy as np
 
-from ..descent import Descent, descend
-from ..spec import Spec
-from . import CheckResult, Counterexample
+from ..engine.descent import Descent, descend
+from ..results import CheckResult, Counterexample
 from .context import Context
-
-
-def enabled(spec: Spec) -> bool:
-    return spec.checks.convergence is not None
 
 
 def sample_initialisations(context: Context, runs: int) -> np.ndarray:
     """(runs, P) initialisations drawn from each parameter's init with the seed."""
     rng = np.random.default_rng(context.seed)
-    columns = [p.init.sample(rng, (runs,) + p.shape).reshape(runs, -1)
-               for p in context.spec.parameters]
-    return np.concatenate(columns, axis=1)
+    return context.problem.layout.join([p.init.sample(rng, (runs,) + p.shape)
+                                        for p in context.spec.parameters])
 
 
 def run(context: Context) -> CheckResult:

@@ -12,15 +12,12 @@ from typing import Any
 
 import numpy as np
 
-from ..spec import Spec
-from . import CheckResult, Counterexample
+from .. import defaults
+from ..results import CheckResult, Counterexample
 from .context import SKIP, Context, falsify
 
 RELATIVE_TOLERANCE = 1e-8
 
-
-def enabled(spec: Spec) -> bool:
-    return spec.checks.convex is not None
 
 
 def smallest_eigenvalue(hessian: np.ndarray) -> tuple[float, float]:
@@ -34,7 +31,7 @@ def run(context: Context) -> CheckResult:
     problem = context.problem
     faults: list[str] = []
     examples = context.examples_for(context.spec.checks.gradient.examples
-                                    if context.spec.checks.gradient else 50)
+                                    if context.spec.checks.gradient else defaults.EXAMPLES)
 
     def positive_semidefinite(theta: np.ndarray) -> str | None:
         hessian = problem.hessian(theta)

@@ -13,18 +13,14 @@ import dataclasses
 
 import numpy as np
 
-from ..finite_diff import EPSILON
-from ..optimizers import step
-from ..spec import Spec
-from . import CheckResult, Counterexample
+from ..engine.finite_diff import EPSILON
+from ..engine.optimizers import step
+from ..results import CheckResult, Counterexample
 from .context import SKIP, Context, falsify
 
 ROUNDING = 64 * EPSILON   # changes in L smaller than this (relative) are rounding noise
 HALVINGS = 60
 
-
-def enabled(spec: Spec) -> bool:
-    return spec.checks.descent is not None
 
 
 def run(context: Context) -> CheckResult:

@@ -10,15 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..finite_diff import Comparison, central_gradient
-from ..spec import Spec
-from . import CheckResult
+from ..engine.finite_diff import Comparison, central_gradient
+from ..results import CheckResult
 from .agreement import Reference, agreement, worst_component
 from .context import Context
-
-
-def enabled(spec: Spec) -> bool:
-    return spec.checks.gradient is not None
 
 
 def run(context: Context) -> CheckResult:

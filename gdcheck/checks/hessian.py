@@ -4,15 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..finite_diff import Comparison, central_jacobian
-from ..spec import Spec
-from . import CheckResult
+from ..engine.finite_diff import Comparison, central_jacobian
+from ..results import CheckResult
 from .agreement import Reference, agreement, worst_component
 from .context import Context
-
-
-def enabled(spec: Spec) -> bool:
-    return spec.checks.hessian is not None
 
 
 def run(context: Context) -> CheckResult:

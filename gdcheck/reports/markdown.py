@@ -1,0 +1,159 @@
+"""report.md, and the Markdown helpers every Markdown output uses (the index, the CI
+summary): each section is a small function returning lines, and every string from a spec
+is escaped before it reaches Markdown."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import numpy as np
+
+from ..errors import printable
+from ..results import CheckResult, Verification
+
+MAX_SHOWN_VALUES = 6   # longer vectors are cut in markdown tables
+RUN_COLUMNS = {"initial": "initial", "final": "final", "steps": "steps",   # label -> run key
+               "initial loss": "initial_loss", "final loss": "final_loss",
+               "grad norm": "grad_norm", "converged": "converged",
+               "diverged at": "diverged_at", "rate": "rate", "problem": "problem"}
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|~]|<(?=[A-Za-z/!?]))")   # < only as a tag start
+_BLOCK_START = re.compile(r"^(\d*)([-+=.)#>])")   # would start a list, heading, quote or rule
+
+
+def report_markdown(verification: Verification, plots: list[str]) -> str:
+    sections = (_header, _checks_table, _counterexamples, _formulas, _convergence,
+                _warnings, _nondifferentiable, _timings)
+    lines: list[str] = []
+    for section in sections:
+        lines.extend(section(verification, plots))
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _header(verification: Verification, plots: list[str]) -> list[str]:
+    verdict = "PASSED" if verification.passed else "FAILED"
+    lines = [f"# {escape(verification.spec.name)}: {verdict}", ""]
+    description = (verification.spec.description or "").strip()
+    if description:
+        lines += [escape(line) for line in description.splitlines()] + [""]
+    return lines + [f"Spec {code(str(verification.spec.path))}, seed {verification.seed}.", ""]
+
+
+def _checks_table(verification: Verification, plots: list[str]) -> list[str]:
+    rows = [[escape(name), "passed" if check.passed else "**FAILED**", escape(check.summary)]
+            for name, check in verification.checks.items()]
+    if not rows:
+        return ["## Checks", "", "No checks ran.", ""]
+    return ["## Checks", "", *table(["check", "verdict", "summary"], rows), ""]
+
+
+def _counterexamples(verification: Verification, plots: list[str]) -> list[str]:
+    lines: list[str] = []
+    for name, check in verification.checks.items():
+        example = check.counterexample
+        if check.passed or example is None:
+            continue
+        lines += [f"### {escape(name)}", "", f"- point: {code(point_cell(example.point))}",
+                  f"- detail: {escape(example.detail)}", "", "Replay:", "",
+                  *fenced(example.replay, "sh"), ""]
+    return ["## Counterexamples", "", *lines] if lines else []
+
+
+def _formulas(verification: Verification, plots: list[str]) -> list[str]:
+    gradient = [f"dL/d{name} = {formula}" for name, formula
+                in zip(verification.parameter_names, verification.gradient_formulas, strict=True)]
+    return ["## Objective", "", *fenced(f"L = {verification.objective_formula}"), "",
+            "## Gradient", "", *fenced("\n".join(gradient)), ""]
+
+
+def _convergence(verification: Verification, plots: list[str]) -> list[str]:
+    check = verification.checks.get("convergence")
+    if check is None:
+        return ["## Convergence", "", "No convergence check ran, so there are no plots.", ""]
+    rows = [[str(i), *(number_cell(run.get(key)) for key in RUN_COLUMNS.values())]
+            for i, run in enumerate(check.details.get("runs", []), start=1)]
+    runs = table(["run", *RUN_COLUMNS], rows) if rows else ["No runs."]
+    lines = ["## Convergence", "", *runs, ""]
+    images = [f"![{filename.removesuffix('.png')}]({filename})" for filename in plots]
+    return lines + (images + [""] if images else ["No curves were recorded to plot.", ""])
+
+
+def _warnings(verification: Verification, plots: list[str]) -> list[str]:
+    warnings = list(verification.warnings) + [
+        f"{name}: {warning}" for name, check in verification.checks.items()
+        for warning in check.warnings]
+    return ["## Warnings", "", *(f"- {escape(w)}" for w in warnings), ""] if warnings else []
+
+
+def _nondifferentiable(verification: Verification, plots: list[str]) -> list[str]:
+    points = verification.nondifferentiable
+    if not points:
+        return []
+    return ["## Non-differentiable points", "", *(f"- {code(p)}" for p in points), ""]
+
+
+def _timings(verification: Verification, plots: list[str]) -> list[str]:
+    rows = [[escape(step), f"{seconds:.3f}"] for step, seconds in verification.timings.items()]
+    if not rows:
+        return []
+    rows.append(["**total**", f"{sum(verification.timings.values()):.3f}"])
+    return ["## Timings", "", *table(["step", "seconds"], rows), ""]
+
+
+def escape(text: object) -> str:
+    """Text from a spec as inert markdown on one line (safe in a table cell)."""
+    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(printable(text).split()))
+    return _BLOCK_START.sub(r"\1\\\2", escaped)
+
+
+def code(text: str, in_table: bool = False) -> str:
+    """An inline code span that survives backticks in `text` (and `|` in a table cell)."""
+    text = " ".join(printable(text).split())
+    if in_table:
+        text = text.replace("|", "\\|")   # GFM splits cells first, even inside code
+    fence = "`" * (max((len(run) for run in re.findall("`+", text)), default=0) + 1)
+    padding = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{padding}{text}{padding}{fence}"
+
+
+def fenced(text: str, language: str = "") -> list[str]:
+    text = printable(text)
+    fence = "`" * max(3, max((len(run) for run in re.findall("`+", text)), default=0) + 1)
+    return [f"{fence}{language}", *text.splitlines(), fence]
+
+
+def table(header: list[str], rows: list[list[str]]) -> list[str]:
+    def row(cells: list[str]) -> str:
+        return "| " + " | ".join(cells) + " |"
+    return [row(header), row(["---"] * len(header)), *(row(cells) for cells in rows)]
+
+
+def number_cell(value: Any, digits: int = 4) -> str:
+    if isinstance(value, np.ndarray | np.generic):
+        value = value.tolist()
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        items = [number_cell(item, digits) for item in value[:MAX_SHOWN_VALUES]]
+        more = f", … ({len(value)} values)" if len(value) > MAX_SHOWN_VALUES else ""
+        return "[" + ", ".join(items) + more + "]"
+    if isinstance(value, int | float):
+        return f"{value:.{digits}g}" if isinstance(value, float) else str(value)
+    return escape(value)
+
+
+def point_cell(point: dict[str, Any]) -> str:
+    return ", ".join(f"{name}={number_cell(value, 6)}" for name, value in point.items())
+
+
+
+def failure_text(check: CheckResult) -> str:
+    lines = [check.summary]
+    if check.counterexample is not None:
+        example = check.counterexample
+        detail = "" if example.detail == check.summary else f": {example.detail}"
+        lines += [f"counterexample at {point_cell(example.point)}{detail}",
+                  f"replay: {example.replay}"]
+    return "\n".join(lines + [f"warning: {warning}" for warning in check.warnings])

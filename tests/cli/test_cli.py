@@ -1,0 +1,65 @@
+"""The command line, in-process: derive output and the bundled specs' verification."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from gdcheck.cli import main
+
+SPECS = Path(__file__).resolve().parents[2] / "specs"
+
+
+def test_derive_prints_the_logistic_gradient_readably(capsys):
+    assert main(["derive", str(SPECS / "logistic.yaml")]) == 0
+    out = capsys.readouterr().out
+    assert "u0 = sigmoid(b + w[0]*x[0] + w[1]*x[1])" in out
+    # dL/db of the mean cross-entropy is mean(p - y), here p - p*y - y*(1 - p): no 1/p left
+    assert "dL/db = mean_i(u0 - u0*y - y*(1 - u0))" in out
+    assert "dL/dw[0] = 2*lam*w[0] + mean_i(" in out
+
+
+def test_derive_inline_hessian_and_latex(capsys):
+    assert main(["derive", str(SPECS / "rosenbrock.yaml"), "--hessian"]) == 0
+    out = capsys.readouterr().out
+    # hand-derived: d2/da2 (1-a)^2 + 100(b-a^2)^2 = 2 - 400b + 1200a^2
+    assert "d2L/dada = 2 - 400*b + 1200*a**2" in out
+    assert "d2L/dbdb = 200" in out
+    assert main(["derive", str(SPECS / "logistic.yaml"), "--inline", "--latex"]) == 0
+    out = capsys.readouterr().out
+    assert r"\sigma\left(" in out and "where:" not in out
+
+
+def test_every_bundled_spec_verifies(tmp_path, capsys):
+    status = main(["verify", str(SPECS), "--report-dir", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert status == 0, out
+    specs = sorted(SPECS.glob("*.yaml"))
+    assert len(specs) >= 8
+    assert f"{len(specs)} specs: {len(specs)} passed, 0 failed, 0 errors" in out
+    assert (tmp_path / "index.md").exists()
+
+
+def test_usage_errors_exit_2(capsys):
+    assert main([]) == 2
+    assert main(["verify"]) == 2
+    assert main(["frobnicate"]) == 2
+    assert main(["verify", "--help"]) == 0
+    assert "Error: " in capsys.readouterr().err
+
+
+def test_failing_examples_fail_on_the_check_they_plant(tmp_path, capsys):
+    examples = SPECS.parent / "examples" / "failing"
+    status = main(["verify", str(examples), "--report-dir", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert status == 1
+    expected = {"learning_rate_too_large": ["FAIL descent", "FAIL convergence"],
+                "not_convex": ["FAIL convex"], "wrong_minimum": ["FAIL convergence"]}
+    # each spec's block starts with its path on a line of its own
+    sections = re.split(r"^\S*examples/failing/", out, flags=re.M)[1:]
+    assert len(sections) == len(expected)
+    for section in sections:
+        name = section.split(".yaml")[0]
+        for line in expected[name]:
+            assert line in section, section
+        assert "PASS gradient" in section
