@@ -1,131 +1,152 @@
 """The compiled functions of one objective over one data block, each made on first use.
 
-Data enter as whole columns (n,), parameters as scalars for θ of shape (P,) or
-as (K, 1) columns for a batch θ of shape (K, P), so one call evaluates every
-sample of every point and numpy broadcasting gives (K, n); each value is then
-reduced over samples (mean or sum) inside the generated code.
+How it works: the objective's graph (`symbolic.derivation`) is turned into straight-line
+numpy programs (`program.py`): the loss; the loss and gradient together (the backward pass
+reuses the forward values); the Hessian-vector product; the kink test. Data enter as whole
+arrays with the sample axis first. A batch θ of shape (K, P) is one call for a bare
+objective, whose graph is built a second time with the parameters carrying the batch as
+their sample axis, and K calls for a supervised spec (where one call already spans n
+samples). The dense Hessian is assembled from Hessian-vector products with the unit
+vectors: one batched call for a bare objective, P calls otherwise.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from functools import cached_property
 from typing import Any
 
 import numpy as np
-import sympy as sp
 
-from ..symbolic.objective import SymbolicObjective
-from .codegen import SampleReduction, numeric, sample_reducer
+from ..symbolic.derivation import GraphObjective
+from ..symbolic.reach import reaches
 from .columns import DataColumns
+from .layout import ParameterLayout
+from .program import Program
 
 KINK_MARGIN = 2.0  # how far past the first-order reach of a step a kink still counts as crossed
 
 
 class Kernels:
-    """loss, gradient, Hessian and the kink test at a checked θ ((P,) or (K, P))."""
+    """loss, gradient, Hessian (-vector product) and the kink test at a checked θ."""
 
-    def __init__(self, symbolic: SymbolicObjective, data: DataColumns):
-        self.symbolic = symbolic
+    def __init__(self, objective: GraphObjective, data: DataColumns, layout: ParameterLayout):
+        self.objective = objective
         self.data = data
-        self.size = len(symbolic.parameter_symbols)
-        self._constants = list(symbolic.constants.values())
-        self._arguments = (symbolic.parameter_symbols + symbolic.data_symbols
-                           + tuple(symbolic.constants))
-        self._penalty_arguments = symbolic.parameter_symbols + tuple(symbolic.constants)
+        self.layout = layout
+        self._data_arrays = [data.arrays[name] for name in objective.data]
+
+    # -- evaluation
 
     def loss(self, theta: np.ndarray) -> Any:
-        """L(θ): a float for θ (P,), an array (K,) for θ (K, P)."""
-        columns = self._parameter_columns(theta)
-        per_sample = self._loss_function(*columns, *self.data.columns, *self._constants)[0]
-        penalty = self._penalty_function(*columns, *self._constants)[0]
-        total = (_stack([per_sample], theta.shape[:-1])
-                 + _stack([penalty], theta.shape[:-1]))[..., 0]
-        return float(total) if theta.ndim == 1 else total
+        if theta.ndim == 1:
+            return float(self._run(self._loss, theta)[0])
+        if self._batched is not None:
+            values = np.asarray(self._run(self._batched_loss, theta)[0], dtype=float)
+            return np.array(np.broadcast_to(values, theta.shape[:1]))
+        return np.array([float(self._run(self._loss, row)[0]) for row in theta])
 
     def gradient(self, theta: np.ndarray) -> np.ndarray:
-        """∇L(θ): shape (P,) for θ (P,), (K, P) for θ (K, P)."""
-        columns = self._parameter_columns(theta)
-        per_sample = self._gradient_function(*columns, *self.data.columns, *self._constants)
-        penalty = self._penalty_gradient_function(*columns, *self._constants)
-        return _stack(per_sample, theta.shape[:-1]) + _stack(penalty, theta.shape[:-1])
+        if theta.ndim == 1:
+            return self._flat(self._run(self._gradient, theta)[1:], ())
+        if self._batched is not None:
+            return self._flat(self._run(self._batched_gradient, theta)[1:], theta.shape[:1])
+        return np.stack([self.gradient(row) for row in theta]) if len(theta) else \
+            np.zeros((0, self.layout.size))
+
+    def hessian_vector(self, theta: np.ndarray, vector: np.ndarray) -> np.ndarray:
+        if theta.ndim == 2:
+            return np.stack([self.hessian_vector(t, v) for t, v in zip(theta, vector,
+                                                                       strict=True)])
+        directions = list(self.layout.unpack(vector).values())
+        return self._flat(self._run(self._hvp, theta, directions), ())
 
     def hessian(self, theta: np.ndarray) -> np.ndarray:
-        """∇²L(θ): shape (P, P) for θ (P,), (K, P, P) for θ (K, P)."""
-        columns = self._parameter_columns(theta)
-        per_sample = self._hessian_function(*columns, *self.data.columns, *self._constants)
-        penalty = self._penalty_hessian_function(*columns, *self._constants)
-        flat = _stack(per_sample, theta.shape[:-1]) + _stack(penalty, theta.shape[:-1])
-        return flat.reshape(theta.shape[:-1] + (self.size, self.size))
+        if theta.ndim == 2:
+            return np.stack([self.hessian(row) for row in theta]).reshape(
+                theta.shape[:1] + (self.layout.size,) * 2)
+        size = self.layout.size
+        if self._batched is not None and size:
+            units = np.eye(size)
+            at = np.broadcast_to(theta, (size, size))
+            rows = self._flat(self._run(self._batched_hvp, at,
+                                        list(self.layout.unpack(units).values())), (size,))
+        else:
+            rows = np.stack([self.hessian_vector(theta, e) for e in np.eye(size)]) if size \
+                else np.zeros((0, 0))
+        return 0.5 * (rows + rows.T)
 
     def crosses_kink(self, theta: np.ndarray, steps: np.ndarray) -> bool:
-        """Whether moving θ by up to `steps` (per coordinate) may cross a point where the
-        objective is not differentiable, for any sample (a first-order bound, with margin)."""
-        kinks = len(self.symbolic.kinks)
-        if not kinks:
+        if not self.objective.kinks:
             return False
         with np.errstate(all="ignore"):
-            rows = self._kink_function(*self._parameter_columns(theta), *self.data.columns,
-                                       *self._constants)
-        shape = (self.data.samples,)
-        values = [np.broadcast_to(np.asarray(v, dtype=float), shape) for v in rows[:kinks]]
-        slopes = [np.broadcast_to(np.abs(np.asarray(v, dtype=float)), shape)
-                  for v in rows[kinks:]]
-        for i, value in enumerate(values):
-            reach = sum(slopes[i * self.size + j] * steps[j] for j in range(self.size))
-            if np.any(np.abs(value) <= KINK_MARGIN * reach):
-                return True
-        return False
+            values = self._run(self._kink, theta, list(self.layout.unpack(steps).values()))
+        count = len(self.objective.kinks)
+        return any(bool(np.any(np.abs(np.asarray(k)) <= KINK_MARGIN * np.asarray(r)))
+                   for k, r in zip(values[:count], values[count:], strict=True))
 
-    # -- compiled functions, each made on first use
+    # -- helpers
 
-    @cached_property
-    def _kink_function(self) -> Callable[..., Any]:
-        kinks = self.symbolic.kinks
-        slopes = [sp.diff(k, s) for k in kinks for s in self.symbolic.parameter_symbols]
-        return numeric(list(kinks) + slopes, self._arguments)
+    def _run(self, program: Program, theta: np.ndarray, extra: list[Any] | None = None
+             ) -> tuple[Any, ...]:
+        parameters = list(self.layout.unpack(theta).values()) + (extra or [])
+        return program(parameters, self._data_arrays, self.data.samples)
 
-    @cached_property
-    def _loss_function(self) -> Callable[..., Any]:
-        return self._reduced([self.symbolic.sample_loss])
+    def _flat(self, values: tuple[Any, ...], batch: tuple[int, ...]) -> np.ndarray:
+        """Per-parameter arrays → θ-shaped (*batch, P), each broadcast to its full shape."""
+        pieces = [np.broadcast_to(np.asarray(value, dtype=float), batch + p.shape)
+                  for value, p in zip(values, self.layout.parameters, strict=True)]
+        return self.layout.join(pieces) if pieces else np.zeros(batch + (0,))
+
+    # -- programs, each compiled on first use
 
     @cached_property
-    def _penalty_function(self) -> Callable[..., Any]:
-        return numeric([self.symbolic.penalty], self._penalty_arguments)
+    def _batched(self) -> GraphObjective | None:
+        spec = self.objective.spec
+        return GraphObjective(spec, batched=True) if spec.kind == "objective" else None
+
+    def _program(self, objective: GraphObjective, outputs: Callable[[GraphObjective], list],
+                 extra: Callable[[GraphObjective], list] | None = None) -> Program:
+        inputs = list(objective.parameters.values()) + (extra(objective) if extra else [])
+        return Program(outputs(objective), inputs, list(objective.data.values()))
 
     @cached_property
-    def _gradient_function(self) -> Callable[..., Any]:
-        return self._reduced(self.symbolic.sample_gradient)
+    def _loss(self) -> Program:
+        return self._program(self.objective, lambda o: [o.objective])
 
     @cached_property
-    def _penalty_gradient_function(self) -> Callable[..., Any]:
-        return numeric(self.symbolic.penalty_gradient, self._penalty_arguments)
+    def _gradient(self) -> Program:
+        return self._program(self.objective, lambda o: [o.objective, *o.gradients])
 
     @cached_property
-    def _hessian_function(self) -> Callable[..., Any]:
-        return self._reduced([e for row in self.symbolic.sample_hessian for e in row])
-
-    def _reduced(self, per_sample: Iterable[sp.Expr]) -> Callable[..., Any]:
-        """Compiled per-sample expressions, each reduced over samples as soon as computed."""
-        reducer = sample_reducer(self.data.samples, self.symbolic.reduction)
-        return numeric([SampleReduction(e) for e in per_sample], self._arguments,
-                       {"gdcheck_reduce": reducer})
+    def _hvp(self) -> Program:
+        return self._program(self.objective, lambda o: o.hessian_vector, lambda o: o.directions)
 
     @cached_property
-    def _penalty_hessian_function(self) -> Callable[..., Any]:
-        return numeric([e for row in self.symbolic.penalty_hessian for e in row],
-                       self._penalty_arguments)
+    def _batched_loss(self) -> Program:
+        assert self._batched is not None
+        return self._program(self._batched, lambda o: [o.objective])
 
-    def _parameter_columns(self, theta: np.ndarray) -> list[Any]:
-        if theta.ndim == 1:
-            return list(theta)
-        return [theta[:, j:j + 1] for j in range(theta.shape[1])]
+    @cached_property
+    def _batched_gradient(self) -> Program:
+        assert self._batched is not None
+        return self._program(self._batched, lambda o: [o.objective, *o.gradients])
 
+    @cached_property
+    def _batched_hvp(self) -> Program:
+        assert self._batched is not None
+        return self._program(self._batched, lambda o: o.hessian_vector, lambda o: o.directions)
 
-def _stack(values: list[Any], batch: tuple[int, ...]) -> np.ndarray:
-    """Per-point values (scalars or (K, 1) columns) as one array (*batch, len(values))."""
-    result = np.empty(batch + (len(values),))
-    for j, value in enumerate(values):
-        array = np.asarray(value, dtype=float)
-        result[..., j] = array.reshape(array.shape[:1]) if array.ndim else array
-    return result
+    @cached_property
+    def _steps(self) -> list[Any]:
+        objective = self.objective
+        return [objective.graph.parameter(f"{name}~", node.shape)
+                for name, node in objective.parameters.items()]
+
+    @cached_property
+    def _kink(self) -> Program:
+        objective = self.objective
+        steps = {id(p): s for p, s in zip(objective.parameters.values(), self._steps,
+                                          strict=True)}
+        bounds = reaches(objective.graph, objective.kinks, steps)
+        return self._program(objective, lambda o: [*o.kinks, *bounds], lambda o: self._steps)

@@ -7,19 +7,22 @@ the data columns, and the compiled kernels; `compile_spec` builds it.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import sympy as sp
 
+from ..errors import UsageError
 from ..spec import GenerateData, Spec, load
 from ..spec.data import load_data
+from ..symbolic.derivation import GraphObjective
 from ..symbolic.objective import SymbolicObjective, derive
-from .codegen import numeric
-from .columns import DataColumns, columns_of
+from .columns import DataColumns
 from .kernels import Kernels
 from .layout import ParameterLayout
+from .program import Program
 
 
 class Problem:
@@ -29,17 +32,22 @@ class Problem:
     `loss`, `gradient` and `hessian` accept θ of shape (P,) or a batch (K, P).
     """
 
-    def __init__(self, symbolic: SymbolicObjective, data: Mapping[str, np.ndarray]):
-        self.symbolic = symbolic
-        self.spec = symbolic.spec
+    def __init__(self, objective: GraphObjective, data: Mapping[str, np.ndarray]):
+        self.objective = objective
+        self.spec = objective.spec
         self.layout = ParameterLayout(self.spec.parameters)
         self.columns = DataColumns(self.spec, data)
-        self.kernels = Kernels(symbolic, self.columns)
+        self.kernels = Kernels(objective, self.columns, self.layout)
 
     def __repr__(self) -> str:
         return (f"Problem({self.spec.name!r}: P={self.size} parameters "
                 f"{', '.join(p.name for p in self.spec.parameters)}; "
                 f"{self.samples} sample{'s' if self.samples != 1 else ''})")
+
+    @cached_property
+    def symbolic(self) -> SymbolicObjective:
+        """The objective entry by entry in SymPy, for people to read (small specs)."""
+        return derive(self.spec)
 
     @property
     def parameter_names(self) -> list[str]:
@@ -88,8 +96,19 @@ class Problem:
         return self.kernels.gradient(self.layout.checked(theta))
 
     def hessian(self, theta: np.ndarray) -> np.ndarray:
-        """∇²L(θ): shape (P, P) for θ (P,), (K, P, P) for θ (K, P)."""
+        """∇²L(θ): shape (P, P) for θ (P,), (K, P, P) for θ (K, P); from P Hessian-vector
+        products, so meant for small P."""
         return self.kernels.hessian(self.layout.checked(theta))
+
+    def hessian_vector(self, theta: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """∇²L(θ)·v, exact, without forming the Hessian: shape (P,) (or (K, P) for both
+        θ and v of shape (K, P)); costs about what a few gradients do, whatever P is."""
+        theta = self.layout.checked(theta)
+        vector = self.layout.checked(v)
+        if vector.shape != theta.shape:
+            raise UsageError(f"hessian_vector: v has shape {vector.shape}, theta {theta.shape};"
+                             " they must be equal")
+        return self.kernels.hessian_vector(theta, vector)
 
     def crosses_kink(self, theta: np.ndarray, steps: np.ndarray) -> bool:
         """Whether moving θ by up to `steps` (per coordinate) may cross a point where the
@@ -97,27 +116,24 @@ class Problem:
         return self.kernels.crosses_kink(self.layout.checked(theta), steps)
 
 
-def model_function(symbolic: SymbolicObjective) -> Callable[..., np.ndarray]:
+def model_function(objective: GraphObjective) -> Callable[..., np.ndarray]:
     """model(parameters, inputs) → outputs (n, *target shape), for generating data."""
-    spec = symbolic.spec
-    assert symbolic.model is not None and spec.target is not None
-    inputs = tuple(s for value in symbolic.inputs.values() for s in value.flat)
-    function = numeric(list(symbolic.model.flat),
-                       symbolic.parameter_symbols + inputs + tuple(symbolic.constants))
-    constants = list(symbolic.constants.values())
-
+    spec = objective.spec
+    assert objective.model is not None and spec.target is not None
+    program = Program([objective.model], list(objective.parameters.values()),
+                      [objective.data[v.name] for v in spec.inputs])
     target_shape = spec.target.shape
 
     def model(parameters: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> np.ndarray:
-        theta = [float(x) for p in spec.parameters
-                 for x in np.asarray(parameters[p.name], dtype=float).ravel()]
-        columns = columns_of(spec.inputs, arrays)
-        n = len(columns[0]) if columns else 1
+        values = [np.asarray(parameters[p.name], dtype=float) for p in spec.parameters]
+        inputs = [np.asarray(arrays[v.name], dtype=float) for v in spec.inputs]
+        n = len(inputs[0]) if inputs else 1
         with np.errstate(all="ignore"):
-            outputs = function(*theta, *columns, *constants)
-        stacked = np.stack([np.broadcast_to(np.asarray(o, dtype=float), (n,)) for o in outputs],
-                           axis=-1)
-        return stacked.reshape((n,) + target_shape)
+            (output,) = program(values, inputs, n)
+        output = np.asarray(output, dtype=float)
+        if output.shape[:1] != (n,):   # the model does not depend on the inputs
+            output = np.broadcast_to(output, (n,) + target_shape)
+        return np.array(output.reshape((n,) + target_shape))
 
     return model
 
@@ -130,8 +146,8 @@ def compile_spec(spec: Spec | str | Path) -> Problem:
     """
     if not isinstance(spec, Spec):
         spec = load(spec)
-    symbolic = derive(spec)
+    objective = GraphObjective(spec)
     if spec.kind == "objective":
-        return Problem(symbolic, {})
+        return Problem(objective, {})
     generates = isinstance(spec.data, GenerateData)  # only generated data needs the model
-    return Problem(symbolic, load_data(spec, model_function(symbolic) if generates else None))
+    return Problem(objective, load_data(spec, model_function(objective) if generates else None))

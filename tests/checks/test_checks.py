@@ -130,7 +130,7 @@ def test_planted_wrong_gradient_fails_naming_component_values_and_point(tmp_path
             gradient[..., 1] *= 2.0  # a factor-of-two bug in dL/db
             return gradient
 
-    planted = Planted(problem.symbolic, problem.data)
+    planted = Planted(problem.objective, problem.data)
     result = verify(path, report_dir=None, problem=planted)
     gradient = result.checks["gradient"]
     assert not gradient.passed

@@ -1,0 +1,243 @@
+"""Graph nodes → one straight-line numpy function, one array operation per line.
+
+How it works: the nodes the outputs need are visited arguments first, and each becomes a
+line `vK = ...` (`EMITTERS`, one per op). Values of sampled nodes carry the sample axis
+first, (n, *shape); the others are (*shape), and numpy's broadcasting lines them up, a
+sampled operand of lower rank being reshaped to (n, 1, ..., *shape) first. A contraction
+is written as a matrix product on (transposed) views wherever its axes allow, so
+`W @ x` over the samples is one BLAS call, `x @ W.T`, and the weight's gradient
+`G.T @ X` sums over the samples inside BLAS; other contractions use `einsum`. Every name
+in the code is generated; the only values written into it are numbers. `source` keeps the
+code for people to read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from ..symbolic.functions import NUMPY_NAMESPACE
+from ..symbolic.tensor import Node, symbols, topological
+from .codegen import _Printer
+
+SAMPLE = "Z"   # the sample axis' letter in einsum subscripts (the graph uses lowercase)
+
+
+def _printer() -> _Printer:
+    return _Printer({"fully_qualified_modules": False, "inline": True,
+                     "allow_unknown_functions": True, "order": "none",
+                     "user_functions": {name: name for name in NUMPY_NAMESPACE}})
+
+
+def _scattered(g: Any, index: tuple[int, ...], shape: tuple[int, ...], sampled: bool) -> Any:
+    lead = (np.shape(g)[0],) if sampled else ()
+    result = np.zeros(lead + shape)
+    result[(slice(None),) * len(lead) + index] = g
+    return result
+
+
+def _stacked(items: list[Any], sampled: list[bool], out_sampled: bool) -> Any:
+    if not out_sampled:
+        return np.stack(items)
+    n = next(np.shape(item)[0] for item, s in zip(items, sampled, strict=True) if s)
+    spread = [item if s else np.broadcast_to(item, (n,) + np.shape(item))
+              for item, s in zip(items, sampled, strict=True)]
+    return np.stack(spread, axis=1)
+
+
+def _logsumexp(x: Any, sampled: bool) -> Any:
+    axes = tuple(range(1 if sampled else 0, np.ndim(x)))
+    if not axes:
+        return x
+    top = np.max(x, axis=axes, keepdims=True)
+    top = np.where(np.isfinite(top), top, 0.0)
+    return np.squeeze(top, axis=axes) + np.log(np.sum(np.exp(x - top), axis=axes))
+
+
+RUNTIME: dict[str, Any] = {"gdcheck_scatter": _scattered, "gdcheck_stack": _stacked,
+                           "gdcheck_lse": _logsumexp}
+
+
+class Program:
+    """A generated function of (parameters, data, n) → the outputs, with its source."""
+
+    def __init__(self, outputs: Sequence[Node], parameters: Sequence[Node],
+                 data: Sequence[Node], name: str = "program"):
+        self.outputs = list(outputs)
+        writer = _Writer(parameters, data)
+        body = writer.lines(self.outputs)
+        returned = ", ".join(writer.names[id(node)] for node in self.outputs)
+        self.source = "\n".join([f"def {name}(P, D, N):", *(f"    {line}" for line in body),
+                                 f"    return ({returned},)"]) + "\n"
+        namespace: dict[str, Any] = {**np.__dict__, **NUMPY_NAMESPACE, **RUNTIME,
+                                     **writer.constants, "numpy": np}
+        exec(compile(self.source, f"<gdcheck {name}>", "exec"), namespace)  # noqa: S102
+        self.function: Callable[..., tuple[Any, ...]] = namespace[name]
+
+    def __call__(self, parameters: Sequence[Any], data: Sequence[Any], n: int
+                 ) -> tuple[Any, ...]:
+        return self.function(parameters, data, n)
+
+
+class _Writer:
+    def __init__(self, parameters: Sequence[Node], data: Sequence[Node]):
+        self.inputs = {id(p): f"P[{i}]" for i, p in enumerate(parameters)}
+        self.inputs.update({id(d): f"D[{i}]" for i, d in enumerate(data)})
+        self.names: dict[int, str] = {}
+        self.constants: dict[str, Any] = {}
+        self.printer = _printer()
+
+    def lines(self, outputs: list[Node]) -> list[str]:
+        lines = []
+        for node in topological(outputs):
+            if id(node) in self.inputs:
+                self.names[id(node)] = self.inputs[id(node)]
+                continue
+            if node.op in ("parameter", "data"):
+                raise ValueError(f"the program has no input for {node}")
+            name = f"v{len(self.names)}"
+            expression = EMITTERS[node.op](self, node, [self.names[id(a)] for a in node.args])
+            lines.append(f"{name} = {expression}")
+            self.names[id(node)] = name
+        return lines
+
+    def constant(self, values: np.ndarray) -> str:
+        if values.shape == ():
+            return repr(float(values))
+        name = f"C{len(self.constants)}"
+        self.constants[name] = values
+        return name
+
+
+def _lead(node: Node) -> str:
+    return ":, " if node.sampled else ""
+
+
+def _aligned(name: str, arg: Node, rank: int) -> str:
+    """A sampled value reshaped so numpy broadcasts it against values of `rank` axes."""
+    missing = rank - len(arg.shape)
+    if not arg.sampled or missing <= 0:
+        return name
+    return f"{name}.reshape({name}.shape[:1] + {(1,) * missing + arg.shape!r})"
+
+
+def _map(writer: _Writer, node: Node, names: list[str]) -> str:
+    rank = len(node.shape)
+    aligned = [_aligned(name, arg, rank) for name, arg in zip(names, node.args, strict=True)]
+    renamed = {symbol: sp.Symbol(f"__A{i}__", real=True)
+               for i, symbol in enumerate(symbols(len(names)))}
+    text = writer.printer.doprint(node.attrs[0].xreplace(renamed))
+    for i, expression in enumerate(aligned):
+        text = text.replace(f"__A{i}__", f"({expression})" if "(" in expression else expression)
+    return text
+
+
+def _contract(writer: _Writer, node: Node, names: list[str]) -> str:
+    a, b = node.args
+    a_sub, b_sub, out = node.attrs
+    a_sub = SAMPLE + a_sub if a.sampled else a_sub
+    b_sub = SAMPLE + b_sub if b.sampled else b_sub
+    out = SAMPLE + out if node.sampled else out
+    matrix = _as_matrix_product(names[0], names[1], a_sub, b_sub, out)
+    return matrix or f"einsum('{a_sub},{b_sub}->{out}', {names[0]}, {names[1]})"
+
+
+def _as_matrix_product(a: str, b: str, a_sub: str, b_sub: str, out: str) -> str | None:
+    """The contraction as (transposed) views and one matmul, if no axis is shared by both
+    operands and the output, and each group of axes is one axis at most."""
+    a_keep = [c for c in a_sub if c in out and c not in b_sub]
+    b_keep = [c for c in b_sub if c in out and c not in a_sub]
+    inner = [c for c in a_sub if c in b_sub and c not in out]
+    if (any(c in a_sub and c in b_sub for c in out) or len(a_keep) > 1 or len(b_keep) > 1
+            or len(inner) > 1 or len(a_sub) != len(a_keep) + len(inner)
+            or len(b_sub) != len(b_keep) + len(inner)):
+        return None
+    left = a if list(a_sub) == a_keep + inner else f"{a}.T"
+    right = b if list(b_sub) == inner + b_keep else f"{b}.T"
+    product = f"({left} @ {right})" if inner else f"multiply.outer({left}, {right})"
+    return product if list(out) == a_keep + b_keep else f"{product}.T"
+
+
+def _sum(writer: _Writer, node: Node, names: list[str]) -> str:
+    shift = 1 if node.sampled else 0
+    return f"sum({names[0]}, axis={tuple(a + shift for a in node.attrs[0])!r})"
+
+
+def _sample_reduce(writer: _Writer, node: Node, names: list[str]) -> str:
+    return f"{node.attrs[0]}({names[0]}, axis=0)"
+
+
+def _broadcast(writer: _Writer, node: Node, names: list[str]) -> str:
+    arg = node.args[0]
+    if not node.sampled:
+        return f"broadcast_to({names[0]}, {node.shape!r})"
+    value = _aligned(names[0], arg, len(node.shape))
+    return f"broadcast_to({value}, {names[0]}.shape[:1] + {node.shape!r})"
+
+
+def _sum_to(writer: _Writer, node: Node, names: list[str]) -> str:
+    arg, (shape, _) = node.args[0], node.attrs
+    extra = len(arg.shape) - len(shape)
+    axes = list(range(extra)) + [extra + i for i, size in enumerate(shape)
+                                 if size == 1 and arg.shape[extra + i] != 1]
+    shift = 1 if arg.sampled else 0
+    axes = [a + shift for a in axes] + ([0] if arg.sampled and not node.sampled else [])
+    summed = f"sum({names[0]}, axis={tuple(sorted(axes))!r})" if axes else names[0]
+    target = f"{names[0]}.shape[:1] + {shape!r}" if node.sampled else repr(shape)
+    return f"{summed}.reshape({target})" if axes or node.shape != arg.shape else summed
+
+
+def _reshape(writer: _Writer, node: Node, names: list[str]) -> str:
+    if node.sampled:
+        return f"{names[0]}.reshape({names[0]}.shape[:1] + {node.shape!r})"
+    return f"reshape({names[0]}, {node.shape!r})"
+
+
+def _index(writer: _Writer, node: Node, names: list[str]) -> str:
+    return f"{names[0]}[{_lead(node)}{', '.join(map(str, node.attrs[0]))}]"
+
+
+def _scatter(writer: _Writer, node: Node, names: list[str]) -> str:
+    index, shape = node.attrs
+    return f"gdcheck_scatter({names[0]}, {index!r}, {shape!r}, {node.sampled})"
+
+
+def _stack(writer: _Writer, node: Node, names: list[str]) -> str:
+    flags = [arg.sampled for arg in node.args]
+    return f"gdcheck_stack([{', '.join(names)}], {flags!r}, {node.sampled})"
+
+
+def _transpose(writer: _Writer, node: Node, names: list[str]) -> str:
+    return f"swapaxes({names[0]}, -1, -2)"
+
+
+def _reduction(function: str) -> Callable[[_Writer, Node, list[str]], str]:
+    def emit(writer: _Writer, node: Node, names: list[str]) -> str:
+        arg = node.args[0]
+        if not arg.shape:
+            return names[0]
+        axes = tuple(range(1, len(arg.shape) + 1)) if arg.sampled else None
+        return f"{function}({names[0]}, axis={axes!r})"
+
+    return emit
+
+
+def _logsumexp_emit(writer: _Writer, node: Node, names: list[str]) -> str:
+    return f"gdcheck_lse({names[0]}, {node.args[0].sampled})"
+
+
+def _literal(writer: _Writer, node: Node, names: list[str]) -> str:
+    values, shape = node.attrs
+    return writer.constant(np.array(values, dtype=float).reshape(shape))
+
+
+EMITTERS: dict[str, Callable[[_Writer, Node, list[str]], str]] = {
+    "map": _map, "contract": _contract, "sum": _sum, "sample_reduce": _sample_reduce,
+    "broadcast": _broadcast, "sum_to": _sum_to, "reshape": _reshape, "index": _index,
+    "scatter": _scatter, "stack": _stack, "transpose": _transpose,
+    "logsumexp": _logsumexp_emit, "max": _reduction("amax"), "min": _reduction("amin"),
+    "literal": _literal, "samples": lambda writer, node, names: "N",
+}

@@ -1,0 +1,204 @@
+"""Spec expressions → the shaped graph, through the same `ast` allowlist. Nothing is evaluated.
+
+How it works: pass 1 (`grammar.validate`) checks the text as before. Pass 2 walks the
+checked tree: a subtree that mentions no parameter, input or target is built exactly,
+entry by entry, by the SymPy builder of `expressions.py` (which also refuses constants
+that overflow, divide by zero or turn complex) and becomes one `literal` node; every other
+subtree becomes graph nodes whose count does not depend on the shapes. Each function of
+the language says how it builds its node in `GRAPH_BUILDERS` (elementwise functions are
+maps of their own SymPy function).
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable
+
+import numpy as np
+import sympy as sp
+
+from ..errors import LimitError
+from ..spec import Text
+from .expressions import _Builder, _chain, _constant_nodes
+from .functions import CONSTANTS, FUNCTIONS
+from .grammar import CHAIN_GROUPS, MAX_EXPONENT, Checker, integer_literal, parse_tree, validate
+from .language import Elementwise, value_of
+from .tensor import Graph, Node, symbols
+
+X0, X1 = symbols(2)
+
+
+def _vector(name: str, x: Node) -> None:
+    if len(x.shape) != 1:
+        raise ValueError(f"expected a vector, got shape {list(x.shape)}")
+
+
+def _dot(graph: Graph, a: Node, b: Node) -> Node:
+    if len(a.shape) > 1 or len(b.shape) > 1 or a.shape != b.shape:
+        raise ValueError(f"dot needs two vectors of one length, got {list(a.shape)} and "
+                         f"{list(b.shape)}")
+    if not a.shape:
+        return graph.map(X0 * X1, (a, b))
+    return graph.contract(a, b, "k,k->")
+
+
+def _mean(graph: Graph, x: Node) -> Node:
+    if x.size == 0:
+        raise ValueError(f"cannot reduce an empty value of shape {list(x.shape)}")
+    return graph.map(X0 / x.size, (graph.sum(x),))
+
+
+def _sum(graph: Graph, x: Node) -> Node:
+    if x.size == 0:
+        raise ValueError(f"cannot reduce an empty value of shape {list(x.shape)}")
+    return graph.sum(x)
+
+
+def _norm(graph: Graph, x: Node) -> Node:
+    return graph.map(sp.sqrt(X0), (_sum(graph, graph.map(X0**2, (x,))),))
+
+
+def _softmax(graph: Graph, v: Node) -> Node:
+    _vector("softmax", v)
+    return graph.map(sp.exp(X0 - X1), (v, graph.reduce("logsumexp", v)))
+
+
+def _log_softmax(graph: Graph, v: Node) -> Node:
+    _vector("log_softmax", v)
+    return graph.map(X0 - X1, (v, graph.reduce("logsumexp", v)))
+
+
+# spec name → how a function that is not elementwise builds its node
+GRAPH_BUILDERS: dict[str, Callable[..., Node]] = {
+    "sum": _sum,
+    "mean": _mean,
+    "dot": _dot,
+    "norm": _norm,
+    "logsumexp": lambda graph, x: graph.reduce("logsumexp", x),
+    "max": lambda graph, x: graph.reduce("max", x),
+    "min": lambda graph, x: graph.reduce("min", x),
+    "softmax": _softmax,
+    "log_softmax": _log_softmax,
+    "transpose": lambda graph, x: graph.transpose(x),
+}
+
+_BINARY: dict[type, sp.Expr] = {ast.Add: X0 + X1, ast.Sub: X0 - X1, ast.Mult: X0 * X1,
+                                ast.Div: X0 / X1, ast.Pow: X0**X1}
+
+
+class GraphBuilder:
+    def __init__(self, graph: Graph, source: Text, environment: dict[str, Node],
+                 constants: dict[str, float], tree: ast.AST):
+        self.graph = graph
+        self.checker = Checker(source)
+        self.environment = environment
+        self.constant = _constant_nodes(tree, constants)
+        exact = {name: value_of(sp.Symbol(name, real=True)) for name in constants}
+        self.exact = _Builder(source, exact, constants, tree)
+
+    def build(self, node: ast.AST) -> Node:
+        if id(node) in self.constant:
+            return self._literal(node)
+        try:
+            method = getattr(self, f"_{type(node).__name__.lower()}")
+            return method(node)
+        except (ValueError, TypeError, IndexError) as error:
+            raise self.checker.error(str(error), node) from None
+
+    def _literal(self, node: ast.AST) -> Node:
+        value = self.exact.build(node)   # exact, and checked for overflow and complex values
+        numbers = np.empty(value.shape)
+        for index in np.ndindex(value.shape):
+            numbers[index] = float(sp.N(value[index], 17, subs=self.exact.values))
+        return self.graph.literal(numbers)
+
+    def _name(self, node: ast.Name) -> Node:
+        return self.environment[node.id]
+
+    def _unaryop(self, node: ast.UnaryOp) -> Node:
+        operand = self.build(node.operand)
+        return self.graph.map(-X0, (operand,)) if isinstance(node.op, ast.USub) else operand
+
+    def _binop(self, node: ast.BinOp) -> Node:
+        if isinstance(node.op, ast.MatMult):
+            return self.graph.matmul(self.build(node.left), self.build(node.right))
+        group = CHAIN_GROUPS.get(type(node.op))
+        if group is None:   # a power
+            base, exponent = self.build(node.left), self.build(node.right)
+            self._check_exponent(node, exponent)
+            return self.graph.map(_BINARY[ast.Pow], (base, exponent))
+        result: Node | None = None
+        for operand, inverse in _chain(node, group):
+            value = self.build(operand)
+            if result is None:
+                result = self.graph.map(-X0 if inverse else X0, (value,)) if group == "+" \
+                    else (self.graph.map(1 / X0, (value,)) if inverse else value)
+                continue
+            operation = {("+", False): ast.Add, ("+", True): ast.Sub, ("*", False): ast.Mult,
+                         ("*", True): ast.Div}[(group, inverse)]
+            result = self.graph.map(_BINARY[operation], (result, value))
+        assert result is not None
+        return result
+
+    def _check_exponent(self, node: ast.AST, exponent: Node) -> None:
+        if exponent.op == "literal" and any(abs(v) > MAX_EXPONENT for v in exponent.attrs[0]):
+            raise self.checker.error(f"exponent {exponent.attrs[0][0]:g} is larger than "
+                                     f"{MAX_EXPONENT} in magnitude", node, LimitError)
+
+    def _call(self, node: ast.Call) -> Node:
+        name = node.func.id   # type: ignore[attr-defined]
+        function = FUNCTIONS[name]
+        args = tuple(self.build(arg) for arg in node.args)
+        if issubclass(function, Elementwise):
+            scalar = function if function.sympy is None else function.sympy
+            return self.graph.map(scalar(*symbols(len(args))), args)
+        return GRAPH_BUILDERS[name](self.graph, *args)
+
+    def _subscript(self, node: ast.Subscript) -> Node:
+        value = self.build(node.value)
+        parts = node.slice.elts if isinstance(node.slice, (ast.List, ast.Tuple)) else [node.slice]
+        index = tuple(integer_literal(part) for part in parts)
+        if len(index) > len(value.shape):
+            raise ValueError(f"{len(index)} index(es) into a value of shape "
+                             f"[{', '.join(map(str, value.shape))}]")
+        for axis, (i, size) in enumerate(zip(index, value.shape, strict=False)):
+            if not -size <= i < size:  # type: ignore[operator]
+                raise ValueError(f"index {i} is out of range for axis {axis} of shape "
+                                 f"[{', '.join(map(str, value.shape))}]")
+        return self.graph.index(value, index)   # type: ignore[arg-type]
+
+    def _list(self, node: ast.List) -> Node:
+        items = tuple(self.build(element) for element in node.elts)
+        if not items:
+            raise ValueError("an empty list is not allowed")
+        if len({item.shape for item in items}) > 1 or len(items[0].shape) > 1:
+            raise ValueError("a list literal must hold scalars (a vector) or vectors of one "
+                             "length (a matrix)")
+        return self.graph.stack(items)
+
+
+def parse_graph(graph: Graph, source: Text, environment: dict[str, Node],
+                constants: dict[str, float], elsewhere: dict[str, str] | None = None) -> Node:
+    """Parse one expression into a node of `graph`, given the names it may use.
+
+    `environment` maps each usable name to its node; `constants` gives the named constants'
+    numbers; `elsewhere` explains names that exist but may not be used in this field.
+    """
+    tree = parse_tree(source)
+    names = list(environment) + [name for name in constants if name not in environment]
+    validate(source, tree, names, constants, elsewhere)
+    node = GraphBuilder(graph, source, environment, constants, tree).build(tree)
+    _check_finite(source, node)
+    return node
+
+
+def _check_finite(source: Text, root: Node) -> None:
+    from .tensor import topological
+
+    for node in topological([root]):
+        if node.op == "map" and node.attrs[0].has(sp.zoo, sp.nan, sp.oo, -sp.oo, sp.I):
+            raise Checker(source).error("the expression divides by zero or is not finite "
+                                        f"({sp.sstr(node.attrs[0])[:60]})")
+
+
+__all__ = ["CONSTANTS", "GRAPH_BUILDERS", "parse_graph"]
