@@ -48,11 +48,25 @@ class Kernels:
 
     def gradient(self, theta: np.ndarray) -> np.ndarray:
         if theta.ndim == 1:
-            return self._flat(self._run(self._gradient, theta)[1:], ())
+            return self._flat(self._run(self._gradient, theta), ())
         if self._batched is not None:
-            return self._flat(self._run(self._batched_gradient, theta)[1:], theta.shape[:1])
+            return self._flat(self._run(self._batched_gradient, theta), theta.shape[:1])
         return np.stack([self.gradient(row) for row in theta]) if len(theta) else \
             np.zeros((0, self.layout.size))
+
+    def loss_and_gradient(self, theta: np.ndarray) -> tuple[Any, np.ndarray]:
+        """Both in one pass (the backward pass reuses the forward values)."""
+        if theta.ndim == 1:
+            values = self._run(self._loss_gradient, theta)
+            return float(values[0]), self._flat(values[1:], ())
+        if self._batched is not None:
+            values = self._run(self._batched_loss_gradient, theta)
+            losses = np.array(np.broadcast_to(np.asarray(values[0], dtype=float),
+                                              theta.shape[:1]))
+            return losses, self._flat(values[1:], theta.shape[:1])
+        pairs = [self.loss_and_gradient(row) for row in theta]
+        return (np.array([loss for loss, _ in pairs]),
+                np.stack([g for _, g in pairs]) if pairs else np.zeros((0, self.layout.size)))
 
     def hessian_vector(self, theta: np.ndarray, vector: np.ndarray) -> np.ndarray:
         if theta.ndim == 2:
@@ -116,6 +130,10 @@ class Kernels:
 
     @cached_property
     def _gradient(self) -> Program:
+        return self._program(self.objective, lambda o: o.gradients)
+
+    @cached_property
+    def _loss_gradient(self) -> Program:
         return self._program(self.objective, lambda o: [o.objective, *o.gradients])
 
     @cached_property
@@ -129,6 +147,11 @@ class Kernels:
 
     @cached_property
     def _batched_gradient(self) -> Program:
+        assert self._batched is not None
+        return self._program(self._batched, lambda o: o.gradients)
+
+    @cached_property
+    def _batched_loss_gradient(self) -> Program:
         assert self._batched is not None
         return self._program(self._batched, lambda o: [o.objective, *o.gradients])
 

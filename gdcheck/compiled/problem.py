@@ -95,6 +95,10 @@ class Problem:
         """∇L(θ): shape (P,) for θ (P,), (K, P) for θ (K, P)."""
         return self.kernels.gradient(self.layout.checked(theta))
 
+    def loss_and_gradient(self, theta: np.ndarray) -> tuple[Any, np.ndarray]:
+        """(L(θ), ∇L(θ)) in one pass: what one descent step needs."""
+        return self.kernels.loss_and_gradient(self.layout.checked(theta))
+
     def hessian(self, theta: np.ndarray) -> np.ndarray:
         """∇²L(θ): shape (P, P) for θ (P,), (K, P, P) for θ (K, P); from P Hessian-vector
         products, so meant for small P."""

@@ -153,11 +153,17 @@ def _initialisations(initial: np.ndarray) -> np.ndarray:
 
 
 def _evaluate(objective: BatchedObjective, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    loss = np.asarray(objective.loss(theta), dtype=float)
+    both = getattr(objective, "loss_and_gradient", None)   # one pass where it is offered
+    loss, gradient = both(theta) if both is not None else (objective.loss(theta),
+                                                           objective.gradient(theta))
+    loss = np.asarray(loss, dtype=float)
     # a constant expression may come back as a scalar for the whole batch
     if loss.shape != (len(theta),):
         loss = np.broadcast_to(loss.reshape(-1), (len(theta),))
-    return loss, _evaluate_gradient(objective, theta)
+    gradient = np.asarray(gradient, dtype=float)
+    if gradient.shape != theta.shape:
+        gradient = np.broadcast_to(gradient, theta.shape)
+    return loss, gradient
 
 
 def _evaluate_gradient(objective: BatchedObjective, theta: np.ndarray) -> np.ndarray:

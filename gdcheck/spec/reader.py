@@ -83,9 +83,9 @@ def parse(source: str, path: Path) -> Spec:
     constants, constant_locations = _constants(top, declared)
     parameters = _variables(top, "parameters", declared, with_init=True, required=True)
     size = sum(p.size for p in parameters)
-    if size > MAX_SCALARS:
-        raise SpecError(top.at("parameters"), f"{size} scalar parameters; at most "
-                        f"{MAX_SCALARS:,} are allowed")
+    if size > defaults.MAX_PARAMETERS:
+        raise SpecError(top.at("parameters"), f"{size:,} scalar parameters; at most "
+                        f"{defaults.MAX_PARAMETERS:,} are allowed")
     objective = top.get("objective", expression)
     supervised = [key for key in SUPERVISED_KEYS if top.has(key)]
     if objective is not None and supervised:

@@ -28,7 +28,10 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from .. import defaults
+
 Shape = tuple[int, ...]
+MAX_ENTRIES = defaults.MAX_SCALARS   # per sample, for any node: bounds intermediates
 
 
 @dataclass(frozen=True, eq=False)
@@ -72,6 +75,10 @@ class Graph:
              attrs: tuple[Any, ...] = ()) -> Node:
         key = (op, tuple(id(arg) for arg in args), attrs, shape, sampled)
         found = self._nodes.get(key)
+        if found is None and math.prod(shape) > MAX_ENTRIES:
+            raise ValueError(f"a value of shape {list(shape)} would have "
+                             f"{math.prod(shape):,} entries per sample; at most "
+                             f"{MAX_ENTRIES:,} are allowed")
         if found is None:
             found = self._nodes[key] = Node(op, args, tuple(shape), sampled, attrs)
         return found
