@@ -68,9 +68,10 @@ class Verification:
     checks: dict[str, CheckResult]
     parameter_names: list[str]
     objective_formula: str
-    gradient_formulas: list[str]
+    gradient_formulas: dict[str, str]   # parameter name → ∂L/∂parameter, in matrix notation
     nondifferentiable: list[str]      # expressions that are zero where L has a kink
     warnings: list[str] = field(default_factory=list)
+    definitions: list[str] = field(default_factory=list)   # "t1 = ...", used by the formulas
     timings: dict[str, float] = field(default_factory=dict)
     report_dir: Path | None = None
 
@@ -92,7 +93,8 @@ class Verification:
             "seed": self.seed,
             "parameters": self.parameter_names,
             "objective": self.objective_formula,
-            "gradient": dict(zip(self.parameter_names, self.gradient_formulas, strict=True)),
+            "gradient": dict(self.gradient_formulas),
+            "definitions": list(self.definitions),
             "nondifferentiable": self.nondifferentiable,
             "warnings": self.warnings,
             "checks": {name: check.to_json() for name, check in self.checks.items()},

@@ -21,7 +21,7 @@ from .compiled import Problem, compile_spec
 from .reports import write_report
 from .results import CheckResult, Verification
 from .spec import Spec, load
-from .symbolic.display import formula
+from .symbolic.notation import Notation
 
 ProgressCallback = Callable[[str, int, int], None]   # (what, done, total)
 CheckDone = Callable[[CheckResult], None]
@@ -71,15 +71,21 @@ def run_checks(context: Context, on_check: CheckDone | None = None,
         results[name] = result
         if on_check is not None:
             on_check(result)
-    problem = context.problem
+    objective = context.problem.objective
+    notation = Notation([objective.objective, *objective.gradients, *objective.kinks],
+                        reserved=[*objective.parameters, *objective.data,
+                                  *context.spec.constants])
+    kinks = [f"{notation.text(kink)} = 0" for kink in objective.kinks]
     return Verification(
         spec=context.spec, seed=context.seed, checks=results,
-        parameter_names=problem.parameter_names,
-        objective_formula=formula(problem.objective_expression),
-        gradient_formulas=[formula(g) for g in problem.gradient_expressions],
-        nondifferentiable=[f"{formula(k)} = 0" for k in problem.symbolic.kinks],
-        warnings=problem.warnings + _kink_warning(problem),
+        parameter_names=context.problem.parameter_names,
+        objective_formula=notation.text(objective.objective),
+        gradient_formulas={name: notation.text(node) for name, node
+                           in zip(objective.parameters, objective.gradients, strict=True)},
+        nondifferentiable=kinks,
+        warnings=context.problem.warnings + _kink_warning(kinks),
         timings=timings,
+        definitions=[f"{name} = {text}" for name, text in notation.definitions],
     )
 
 
@@ -109,11 +115,10 @@ def compare(spec_or_path: Spec | str | Path, function: UserGradient, *,
     return CHECKS["against"](Context(spec, problem, seed, examples, against=function))
 
 
-def _kink_warning(problem: Problem) -> list[str]:
-    kinks = problem.symbolic.kinks
+def _kink_warning(kinks: list[str]) -> list[str]:
     if not kinks:
         return []
-    shown = ", ".join(f"{formula(k)} = 0" for k in kinks[:3])
+    shown = ", ".join(kinks[:3])
     more = f" (and {len(kinks) - 3} more)" if len(kinks) > 3 else ""
     return [f"the objective is not differentiable where {shown}{more}; gradient checks skip "
             "points whose finite-difference stencil crosses such a point"]

@@ -24,6 +24,7 @@ from ..results import Outcome, RunTotals
 from ..runner import RunOptions, duplicate_names, run_specs, spec_paths
 from ..spec import Spec, load
 from ..symbolic.display import derivation
+from ..symbolic.notation import derivation_lines
 from ..symbolic.objective import SymbolicObjective
 from .display import RunDisplay, say
 from .parser import parser
@@ -118,9 +119,15 @@ def _interrupts_raised() -> Iterator[list[int]]:
 
 def derive_command(arguments: argparse.Namespace, out: TextIO) -> int:
     spec = load(arguments.spec)
-    symbolic = _guarded(spec, lambda spec: compile_spec(spec).symbolic)  # loads data too
-    for line in derivation(spec, symbolic, latex=arguments.latex, hessian=arguments.hessian,
-                           shared=not arguments.inline):
+    problem = compile_spec(spec)   # loads the data too: a bad data file is an error here
+    if arguments.scalar or arguments.inline:
+        symbolic = _guarded(spec, lambda spec: problem.symbolic)
+        lines = derivation(spec, symbolic, latex=arguments.latex, hessian=arguments.hessian,
+                           shared=not arguments.inline)
+    else:
+        lines = derivation_lines(problem.objective, latex=arguments.latex,
+                                 hessian=arguments.hessian)
+    for line in lines:
         say(line, file=out)
     return 0
 

@@ -26,8 +26,12 @@ def parser() -> argparse.ArgumentParser:
     derive.add_argument("spec", help="a spec file")
     derive.add_argument("--hessian", action="store_true", help="print the Hessian too")
     derive.add_argument("--latex", action="store_true", help="print LaTeX")
+    derive.add_argument("--scalar", action="store_true",
+                        help="entry by entry (dL/dW[0,1] ...), for small specs, instead of "
+                             "matrix notation")
     derive.add_argument("--inline", action="store_true",
-                        help="write shared subexpressions out instead of naming them")
+                        help="with --scalar: write shared subexpressions out instead of "
+                             "naming them")
     verify = commands.add_parser("verify", help="run every check of the specs")
     verify.add_argument("paths", nargs="+", metavar="PATH",
                         help="spec files, or folders searched for *.yaml / *.yml")

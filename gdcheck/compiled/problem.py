@@ -77,7 +77,12 @@ class Problem:
 
     @property
     def warnings(self) -> list[str]:
-        return list(self.symbolic.warnings)
+        """Suspicious but legal: a parameter the objective does not depend on."""
+        unused = self.objective.unused
+        if not unused:
+            return []
+        return [f"the objective does not depend on {', '.join(unused)}: its gradient is "
+                "identically zero"]
 
     def pack(self, values: Mapping[str, Any]) -> np.ndarray:
         """θ from a mapping of parameter name → value of its declared shape."""

@@ -19,11 +19,10 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from ..symbolic.contraction import SAMPLE, as_matrix_product
 from ..symbolic.functions import NUMPY_NAMESPACE
 from ..symbolic.tensor import Node, symbols, topological
 from .codegen import _Printer
-
-SAMPLE = "Z"   # the sample axis' letter in einsum subscripts (the graph uses lowercase)
 
 
 def _printer() -> _Printer:
@@ -141,24 +140,8 @@ def _contract(writer: _Writer, node: Node, names: list[str]) -> str:
     a_sub = SAMPLE + a_sub if a.sampled else a_sub
     b_sub = SAMPLE + b_sub if b.sampled else b_sub
     out = SAMPLE + out if node.sampled else out
-    matrix = _as_matrix_product(names[0], names[1], a_sub, b_sub, out)
+    matrix = as_matrix_product(names[0], names[1], a_sub, b_sub, out)
     return matrix or f"einsum('{a_sub},{b_sub}->{out}', {names[0]}, {names[1]})"
-
-
-def _as_matrix_product(a: str, b: str, a_sub: str, b_sub: str, out: str) -> str | None:
-    """The contraction as (transposed) views and one matmul, if no axis is shared by both
-    operands and the output, and each group of axes is one axis at most."""
-    a_keep = [c for c in a_sub if c in out and c not in b_sub]
-    b_keep = [c for c in b_sub if c in out and c not in a_sub]
-    inner = [c for c in a_sub if c in b_sub and c not in out]
-    if (any(c in a_sub and c in b_sub for c in out) or len(a_keep) > 1 or len(b_keep) > 1
-            or len(inner) > 1 or len(a_sub) != len(a_keep) + len(inner)
-            or len(b_sub) != len(b_keep) + len(inner)):
-        return None
-    left = a if list(a_sub) == a_keep + inner else f"{a}.T"
-    right = b if list(b_sub) == inner + b_keep else f"{b}.T"
-    product = f"({left} @ {right})" if inner else f"multiply.outer({left}, {right})"
-    return product if list(out) == a_keep + b_keep else f"{product}.T"
 
 
 def _sum(writer: _Writer, node: Node, names: list[str]) -> str:

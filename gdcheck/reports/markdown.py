@@ -61,8 +61,11 @@ def _counterexamples(verification: Verification, plots: list[str]) -> list[str]:
 
 def _formulas(verification: Verification, plots: list[str]) -> list[str]:
     gradient = [f"dL/d{name} = {formula}" for name, formula
-                in zip(verification.parameter_names, verification.gradient_formulas, strict=True)]
-    return ["## Objective", "", *fenced(f"L = {verification.objective_formula}"), "",
+                in verification.gradient_formulas.items()]
+    where = ["where:", *(f"  {line}" for line in verification.definitions)] \
+        if verification.definitions else []
+    objective = "\n".join([*where, f"L = {verification.objective_formula}"])
+    return ["## Objective", "", *fenced(objective), "",
             "## Gradient", "", *fenced("\n".join(gradient)), ""]
 
 

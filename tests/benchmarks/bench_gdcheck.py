@@ -1,14 +1,18 @@
 """gdcheck speed and scale benchmark (run on demand; pytest never collects it).
 
-    python tests/benchmarks/bench_gdcheck.py [--quick] [--cases NAME ...] [--json FILE]
+    python tests/benchmarks/bench_gdcheck.py [--quick] [--cases NAME ...] [--sections ...]
 
 Times, single-threaded, the exact gradient of a compiled `Problem` against hand-written
-numpy (matrix products), PyTorch autograd and `jax.jit(jax.grad(...))` on four models, after
-checking that every implementation agrees with gdcheck to 1e-8 relative; then the one-time
-cost of load + derive + compile + first gradient for two larger networks, the peak memory
-of a gradient over 1,000,000 samples, the wall time of `gdcheck verify specs/` and the
-load + compile time of a 12-deep nested tanh. Every measurement runs in its own
-subprocess with a timeout, so a slow derivation cannot hang the run. See README.md here.
+numpy (matrix products), PyTorch autograd and `jax.jit(jax.grad(...))` on five models
+(up to the 784-256-10 softmax-tanh network, 203,530 parameters), after checking that every
+implementation agrees with gdcheck to 1e-8 relative; then the one-time cost (imports,
+load, graph, reverse pass, code generation, first gradient) of one network architecture
+from about 10^2 to 10^6 parameters; the Hessian-vector product's cost relative to a
+gradient and a dense Hessian of about 1,000 parameters; the peak memory of a gradient over
+1,000,000 samples; the wall time of `gdcheck verify specs/` and the load + compile time of
+a 12-deep nested tanh. Timings are medians of process CPU time, the contenders alternating
+repeat by repeat; every measurement runs in its own subprocess with a timeout, so a slow
+derivation cannot hang the run. See README.md here.
 """
 
 # Pin BLAS, OpenMP, PyTorch and XLA to one thread before numpy (or anything else) is imported.
@@ -41,6 +45,7 @@ import numpy as np  # noqa: E402
 ROOT = Path(__file__).resolve().parents[2]
 RESULT_MARKER = "BENCH-RESULT "
 AGREEMENT = 1e-8    # every implementation's gradient must match gdcheck's to this (relative)
+FD_AGREEMENT = 1e-5  # a Hessian-vector product against central differences of the gradient
 
 # The gradient table: name -> model kind and sizes.
 CASES: dict[str, dict[str, Any]] = {
@@ -48,15 +53,43 @@ CASES: dict[str, dict[str, Any]] = {
     "tanh-d10-h16": {"kind": "tanh", "d": 10, "h": 16, "n": 10_000},
     "tanh-d20-h32": {"kind": "tanh", "d": 20, "h": 32, "n": 10_000},
     "softmax-d10-k5": {"kind": "softmax", "d": 10, "k": 5, "n": 20_000},
+    "mlp-784-256-10": {"kind": "mlp", "d": 784, "h": 256, "k": 10, "n": 5_000},
 }
-ONE_TIME = [{"kind": "tanh", "d": 20, "h": 32, "n": 10_000},
-            {"kind": "tanh", "d": 20, "h": 64, "n": 10_000}]
+# One-time cost: the 705-parameter tanh network, then one architecture (the softmax-tanh
+# network d-h-k) from about 1e2 to 1e6 parameters, all with n = 5,000.
+ONE_TIME = [CASES["tanh-d20-h32"],
+            {"kind": "mlp", "d": 8, "h": 8, "k": 4, "n": 5_000},          # 108
+            {"kind": "mlp", "d": 32, "h": 24, "k": 8, "n": 5_000},        # 992
+            {"kind": "mlp", "d": 100, "h": 90, "k": 10, "n": 5_000},      # 10,000
+            {"kind": "mlp", "d": 784, "h": 126, "k": 10, "n": 5_000},     # 100,180
+            CASES["mlp-784-256-10"],                                       # 203,530
+            {"kind": "mlp", "d": 784, "h": 1262, "k": 10, "n": 5_000}]    # 1,003,300
+ONE_TIME_TARGETS = {"tanh-d20-h32": 1.0, "mlp-784-256-10": 3.0}   # seconds, total
+HVP_CASES = ["tanh-d20-h32", "mlp-784-256-10"]
+HVP_TARGET = 3.0                # hessian_vector time / gradient time
+DENSE_HESSIAN = {"kind": "tanh", "d": 40, "h": 24, "n": 1_000}      # 1,009 parameters
+DENSE_HESSIAN_TARGET = 1.0      # seconds
 MEMORY = {"kind": "logistic", "d": 20, "n": 1_000_000}
+MEMORY_TARGET = 2.0             # gradient peak / data size
 NESTED_DEPTH = 12
-SECTIONS = ("gradient", "onetime", "memory", "verify", "nested")
+SECTIONS = ("gradient", "onetime", "hessian", "memory", "verify", "nested")
 
 
 # ---------------------------------------------------------------- specs and data
+
+def case_name(case: dict[str, Any]) -> str:
+    """The case's name in CASES, or a name made from its sizes."""
+    for name, known in CASES.items():
+        if known == case:
+            return name
+    if case["kind"] == "mlp":
+        return f"mlp-{case['d']}-{case['h']}-{case['k']}"
+    if case["kind"] == "tanh":
+        return f"tanh-d{case['d']}-h{case['h']}"
+    if case["kind"] == "softmax":
+        return f"softmax-d{case['d']}-k{case['k']}"
+    return f"logistic-d{case['d']}"
+
 
 def layout(case: dict[str, Any]) -> list[tuple[str, tuple[int, ...]]]:
     """Parameters in declaration order (θ's layout), with their shapes."""
@@ -66,6 +99,9 @@ def layout(case: dict[str, Any]) -> list[tuple[str, tuple[int, ...]]]:
     if case["kind"] == "tanh":
         h = case["h"]
         return [("W1", (h, d)), ("b1", (h,)), ("w2", (h,)), ("b2", ())]
+    if case["kind"] == "mlp":
+        h, k = case["h"], case["k"]
+        return [("W1", (h, d)), ("b1", (h,)), ("W2", (k, h)), ("b2", (k,))]
     k = case["k"]
     return [("W", (k, d)), ("b", (k,))]
 
@@ -88,6 +124,12 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-z))
 
 
+def softmax_rows(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
 def make_data(case: dict[str, Any], seed: int = 0) -> dict[str, np.ndarray]:
     """Synthetic inputs x (n, d) and targets y from a model of the same kind plus noise."""
     rng = np.random.default_rng(seed)
@@ -100,6 +142,11 @@ def make_data(case: dict[str, Any], seed: int = 0) -> dict[str, np.ndarray]:
         h = case["h"]
         hidden = np.tanh(x @ rng.normal(0, 0.3, size=(h, d)).T + rng.normal(0, 0.3, size=h))
         y = hidden @ rng.normal(0, 0.5, size=h) + 0.1 + rng.normal(0, 0.1, size=n)
+    elif case["kind"] == "mlp":
+        h, k = case["h"], case["k"]
+        hidden = np.tanh(x @ rng.normal(0, d ** -0.5, size=(h, d)).T)
+        scores = hidden @ rng.normal(0, h ** -0.5, size=(k, h)).T + rng.gumbel(size=(n, k))
+        y = np.eye(k)[scores.argmax(axis=1)]
     else:
         k = case["k"]
         scores = x @ rng.normal(0, 0.7, size=(k, d)).T
@@ -123,6 +170,15 @@ def spec_text(case: dict[str, Any], name: str) -> str:
         target = "{y: {}}"
         model = "dot(w2, tanh(W1 @ x + b1)) + b2"
         loss = "(y_pred - y)**2"
+    elif case["kind"] == "mlp":
+        h, k = case["h"], case["k"]
+        parameters = (f"  W1: {{shape: [{h}, {d}], init: normal(0, {d ** -0.5:.4g})}}\n"
+                      f"  b1: {{shape: [{h}], init: normal(0, 0.1)}}\n"
+                      f"  W2: {{shape: [{k}, {h}], init: normal(0, {h ** -0.5:.4g})}}\n"
+                      f"  b2: {{shape: [{k}], init: normal(0, 0.1)}}\n")
+        target = f"{{y: {{shape: [{k}]}}}}"
+        model = "softmax(W2 @ tanh(W1 @ x + b1) + b2)"
+        loss = "-sum(y * log(y_pred))"
     else:
         k = case["k"]
         parameters = (f"  W: {{shape: [{k}, {d}], init: normal(0, 0.3)}}\n"
@@ -146,7 +202,19 @@ def write_case(case: dict[str, Any], folder: Path, name: str) -> tuple[Path, dic
 
 
 def start_point(case: dict[str, Any], seed: int = 1) -> np.ndarray:
-    return np.random.default_rng(seed).normal(0, 0.3, size=parameter_count(case))
+    """θ ~ normal(0, 0.3); for the softmax-tanh network each weight matrix is scaled by
+    1/sqrt(fan-in) (biases 0.1) so that tanh does not saturate at d = 784."""
+    rng = np.random.default_rng(seed)
+    if case["kind"] != "mlp":
+        return rng.normal(0, 0.3, size=parameter_count(case))
+    scales = {"W1": case["d"] ** -0.5, "b1": 0.1, "W2": case["h"] ** -0.5, "b2": 0.1}
+    return np.concatenate([rng.normal(0, scales[name], size=int(np.prod(shape, dtype=int)))
+                           for name, shape in layout(case)])
+
+
+def direction(case: dict[str, Any], seed: int = 2) -> np.ndarray:
+    """The vector v of a Hessian-vector product."""
+    return np.random.default_rng(seed).normal(size=parameter_count(case))
 
 
 # ---------------------------------------------------------------- the implementations
@@ -168,6 +236,15 @@ def numpy_gradient(case: dict[str, Any], data: dict[str, np.ndarray]) -> Callabl
             pre = np.outer(upstream, p["w2"]) * (1.0 - hidden * hidden)   # dL/d(W1 x + b1)
             return np.concatenate([(pre.T @ x).ravel(), pre.sum(axis=0),
                                    upstream @ hidden, [upstream.sum()]])
+    elif case["kind"] == "mlp":
+        def gradient(theta: np.ndarray) -> np.ndarray:
+            p = unpack(theta, case)
+            hidden = np.tanh(x @ p["W1"].T + p["b1"])
+            # d/dz of −Σₖ yₖ log softmax(z)ₖ is softmax(z) − y for a one-hot y
+            upstream = (softmax_rows(hidden @ p["W2"].T + p["b2"]) - y) / n
+            pre = (upstream @ p["W2"]) * (1.0 - hidden * hidden)          # dL/d(W1 x + b1)
+            return np.concatenate([(pre.T @ x).ravel(), pre.sum(axis=0),
+                                   (upstream.T @ hidden).ravel(), upstream.sum(axis=0)])
     else:
         def gradient(theta: np.ndarray) -> np.ndarray:
             p = unpack(theta, case)
@@ -195,6 +272,9 @@ def torch_gradient(case: dict[str, Any], data: dict[str, np.ndarray]) -> Callabl
         if case["kind"] == "tanh":
             prediction = torch.tanh(x @ p["W1"].T + p["b1"]) @ p["w2"] + p["b2"]
             return ((prediction - y) ** 2).mean()
+        if case["kind"] == "mlp":
+            scores = torch.tanh(x @ p["W1"].T + p["b1"]) @ p["W2"].T + p["b2"]
+            return (-(y * torch.log(torch.softmax(scores, dim=1))).sum(dim=1)).mean()
         return (-(y * torch.log_softmax(x @ p["W"].T + p["b"], dim=1)).sum(dim=1)).mean()
 
     def gradient(theta: np.ndarray) -> np.ndarray:
@@ -204,12 +284,12 @@ def torch_gradient(case: dict[str, Any], data: dict[str, np.ndarray]) -> Callabl
     return gradient
 
 
-def jax_gradient(case: dict[str, Any], data: dict[str, np.ndarray]) -> Callable[..., Any]:
+def jax_loss(case: dict[str, Any]) -> Callable[..., Any]:
+    """loss(theta, x, y) in jax.numpy (float64 once jax_enable_x64 is set)."""
     import jax
     import jax.numpy as jnp
 
     jax.config.update("jax_enable_x64", True)
-    x, y = jnp.asarray(data["x"]), jnp.asarray(data["y"])
 
     def loss(theta: Any, x: Any, y: Any) -> Any:
         p = unpack(theta, case)
@@ -219,8 +299,19 @@ def jax_gradient(case: dict[str, Any], data: dict[str, np.ndarray]) -> Callable[
         if case["kind"] == "tanh":
             prediction = jnp.tanh(x @ p["W1"].T + p["b1"]) @ p["w2"] + p["b2"]
             return jnp.mean((prediction - y) ** 2)
+        if case["kind"] == "mlp":
+            scores = jnp.tanh(x @ p["W1"].T + p["b1"]) @ p["W2"].T + p["b2"]
+            return jnp.mean(-jnp.sum(y * jnp.log(jax.nn.softmax(scores, axis=1)), axis=1))
         return jnp.mean(-jnp.sum(y * jax.nn.log_softmax(x @ p["W"].T + p["b"], axis=1), axis=1))
+    return loss
 
+
+def jax_gradient(case: dict[str, Any], data: dict[str, np.ndarray]) -> Callable[..., Any]:
+    import jax
+    import jax.numpy as jnp
+
+    loss = jax_loss(case)
+    x, y = jnp.asarray(data["x"]), jnp.asarray(data["y"])
     compiled = jax.jit(jax.grad(loss))
 
     def gradient(theta: np.ndarray) -> np.ndarray:
@@ -228,27 +319,74 @@ def jax_gradient(case: dict[str, Any], data: dict[str, np.ndarray]) -> Callable[
     return gradient
 
 
+def jax_hessian_vector(case: dict[str, Any], data: dict[str, np.ndarray]) -> Callable[..., Any]:
+    """Forward-over-reverse: jax.jit of jax.jvp(jax.grad(loss))."""
+    import jax
+    import jax.numpy as jnp
+
+    loss = jax_loss(case)
+    x, y = jnp.asarray(data["x"]), jnp.asarray(data["y"])
+
+    def hvp(theta: Any, v: Any, x: Any, y: Any) -> Any:
+        return jax.jvp(lambda t: jax.grad(loss)(t, x, y), (theta,), (v,))[1]
+    compiled = jax.jit(hvp)
+
+    def product(theta: np.ndarray, v: np.ndarray) -> np.ndarray:
+        return np.asarray(compiled(jnp.asarray(theta), jnp.asarray(v), x, y))
+    return product
+
+
+def jax_hessian(case: dict[str, Any], data: dict[str, np.ndarray]) -> Callable[..., Any]:
+    import jax
+    import jax.numpy as jnp
+
+    loss = jax_loss(case)
+    x, y = jnp.asarray(data["x"]), jnp.asarray(data["y"])
+    compiled = jax.jit(jax.hessian(loss))
+
+    def hessian(theta: np.ndarray) -> np.ndarray:
+        return np.asarray(compiled(jnp.asarray(theta), x, y))
+    return hessian
+
+
+def finite_difference_hvp(gradient: Callable[[np.ndarray], np.ndarray], theta: np.ndarray,
+                          v: np.ndarray) -> np.ndarray:
+    """(∇L(θ + εv) − ∇L(θ − εv)) / 2ε, from the hand-written gradient."""
+    step = 1e-5 / max(float(np.max(np.abs(v))), 1e-300)
+    return (gradient(theta + step * v) - gradient(theta - step * v)) / (2 * step)
+
+
 # ---------------------------------------------------------------- timing helpers
 
-def measure(function: Callable[[], Any], repeats: int, min_time: float) -> dict[str, Any]:
-    """Median seconds per call over `repeats` repeats, each of enough calls to last `min_time`."""
-    function()                                   # warm-up (lambdify, jit, caches)
-    start = time.perf_counter()
-    function()
-    once = time.perf_counter() - start
-    number = max(1, int(min_time / max(once, 1e-9)))
-    times, cpu, wall = [], 0.0, 0.0
-    for _ in range(repeats):
-        gc.collect()
-        wall_start, cpu_start = time.perf_counter(), time.process_time()
-        for _ in range(number):
-            function()
-        elapsed = time.perf_counter() - wall_start
-        cpu += time.process_time() - cpu_start
-        wall += elapsed
-        times.append(elapsed / number)
-    return {"median_s": statistics.median(times), "min_s": min(times), "max_s": max(times),
-            "calls_per_repeat": number, "repeats": repeats, "cpu_per_wall": cpu / wall}
+def measure(functions: dict[str, Callable[[], Any]], repeats: int,
+            min_time: float) -> dict[str, dict[str, Any]]:
+    """Per contender, the median process CPU seconds per call over `repeats` repeats, each
+    of enough calls to last `min_time`; the contenders alternate repeat by repeat (the
+    first one rotating), so a burst of load on the machine hits them all alike."""
+    numbers = {}
+    for label, function in functions.items():
+        function()                               # warm-up (lambdify, jit, caches)
+        start = time.perf_counter()
+        function()
+        numbers[label] = max(1, int(min_time / max(time.perf_counter() - start, 1e-9)))
+    cpu: dict[str, list[float]] = {label: [] for label in functions}
+    wall: dict[str, list[float]] = {label: [] for label in functions}
+    labels = list(functions)
+    for repeat in range(repeats):
+        shift = repeat % len(labels)
+        for label in labels[shift:] + labels[:shift]:
+            function, number = functions[label], numbers[label]
+            gc.collect()
+            wall_start, cpu_start = time.perf_counter(), time.process_time()
+            for _ in range(number):
+                function()
+            cpu[label].append((time.process_time() - cpu_start) / number)
+            wall[label].append((time.perf_counter() - wall_start) / number)
+    return {label: {"median_s": statistics.median(cpu[label]), "min_s": min(cpu[label]),
+                    "max_s": max(cpu[label]), "wall_median_s": statistics.median(wall[label]),
+                    "calls_per_repeat": numbers[label], "repeats": repeats,
+                    "cpu_per_wall": sum(cpu[label]) / sum(wall[label])}
+            for label in functions}
 
 
 def relative_error(candidate: np.ndarray, reference: np.ndarray) -> float:
@@ -262,13 +400,15 @@ def loud(message: str) -> None:
 
 
 class Stopwatch:
-    """Wraps module.attribute so each call's wall time is recorded (if the attribute exists)."""
+    """Wraps module.attribute so each call's wall time is added up (if the attribute exists:
+    otherwise `seconds` stays None and the report shows "—")."""
 
     def __init__(self, module: Any, attribute: str):
         self.seconds: float | None = None
         original = getattr(module, attribute, None)
         if not callable(original):
             return
+        self.seconds = 0.0
 
         def timed(*args: Any, **kwargs: Any) -> Any:
             start = time.perf_counter()
@@ -279,19 +419,48 @@ class Stopwatch:
         setattr(module, attribute, timed)
 
 
-def load_and_compile(path: Path) -> tuple[Any, dict[str, Any]]:
-    """gdcheck.load + gdcheck.compile, timed (derive separately when it can be seen)."""
-    import gdcheck
-    import gdcheck.compiled.problem
-
-    derive = Stopwatch(gdcheck.compiled.problem, "derive")
+def load_and_compile(path: Path) -> tuple[Any, dict[str, Any], dict[str, Stopwatch]]:
+    """The imports, gdcheck.load and gdcheck.compile, timed; the stopwatches on the graph
+    build (`GraphObjective`, inside compile), the reverse pass (`derivation.gradient`) and
+    the code generation (`Program`), both inside the first gradient call."""
     start = time.perf_counter()
+    import gdcheck
+    import gdcheck.compiled.kernels
+    import gdcheck.compiled.problem
+    import gdcheck.spec
+    import gdcheck.symbolic.derivation
+    imported = time.perf_counter()
+    watches = {"graph_s": Stopwatch(gdcheck.compiled.problem, "GraphObjective"),
+               "reverse_s": Stopwatch(gdcheck.symbolic.derivation, "gradient"),
+               "codegen_s": Stopwatch(gdcheck.compiled.kernels, "Program")}
+    loading = time.perf_counter()
     spec = gdcheck.load(path)
     loaded = time.perf_counter()
     problem = gdcheck.compile(spec)
     compiled = time.perf_counter()
-    return problem, {"load_s": loaded - start, "compile_s": compiled - loaded,
-                     "derive_s": derive.seconds}
+    graph = watches["graph_s"].seconds
+    return problem, {"import_s": imported - start, "load_s": loaded - loading,
+                     "compile_s": compiled - loaded, "graph_s": graph,
+                     "data_s": None if graph is None else compiled - loaded - graph}, watches
+
+
+def first_gradient(problem: Any, theta: np.ndarray, costs: dict[str, Any],
+                   watches: dict[str, Stopwatch]) -> np.ndarray:
+    """The first problem.gradient call, timed, split into reverse pass, code generation and
+    evaluation (what is left)."""
+    before = {key: watch.seconds for key, watch in watches.items()}
+    start = time.perf_counter()
+    gradient = problem.gradient(theta)
+    costs["first_gradient_s"] = time.perf_counter() - start
+    spent = 0.0
+    for key in ("reverse_s", "codegen_s"):
+        now, then = watches[key].seconds, before[key]
+        costs[key] = None if now is None else now - (then or 0.0)
+        spent += costs[key] or 0.0
+    costs["evaluation_s"] = costs["first_gradient_s"] - spent
+    costs["total_s"] = (costs["import_s"] + costs["load_s"] + costs["compile_s"]
+                        + costs["first_gradient_s"])
+    return gradient
 
 
 def thread_settings() -> dict[str, Any]:
@@ -312,11 +481,9 @@ def work_gradient(job: dict[str, Any]) -> dict[str, Any]:
     case, name = job["case"], job["name"]
     with tempfile.TemporaryDirectory() as folder:
         path, data = write_case(case, Path(folder), name)
-        problem, costs = load_and_compile(path)
+        problem, costs, watches = load_and_compile(path)
     theta = start_point(case)
-    start = time.perf_counter()
-    reference = problem.gradient(theta)
-    costs["first_gradient_s"] = time.perf_counter() - start
+    reference = first_gradient(problem, theta, costs, watches)
     result: dict[str, Any] = {"name": name, "P": problem.size, "n": len(data["y"]),
                               "one_time": costs, "threads": thread_settings()}
     if problem.size != parameter_count(case):
@@ -327,6 +494,7 @@ def work_gradient(job: dict[str, Any]) -> dict[str, Any]:
         "torch": lambda: torch_gradient(case, data),
         "jax": lambda: jax_gradient(case, data),
     }
+    timed: dict[str, Callable[[], Any]] = {}
     for label, make in implementations.items():
         try:
             gradient = make()
@@ -335,34 +503,107 @@ def work_gradient(job: dict[str, Any]) -> dict[str, Any]:
             continue
         value = np.asarray(gradient(theta), dtype=float)
         error = relative_error(value, reference)
-        entry = {"relative_error": error, "agrees": bool(error <= AGREEMENT)}
-        if not entry["agrees"]:
+        result[label] = {"relative_error": error, "agrees": bool(error <= AGREEMENT)}
+        if not result[label]["agrees"]:
             loud(f"MISMATCH in {name}: {label}'s gradient differs from gdcheck's by "
                  f"{error:.3g} relative (tolerance {AGREEMENT:g}); its timing is not comparable")
-        entry.update(measure(lambda g=gradient: g(theta), job["repeats"], job["min_time"]))
-        result[label] = entry
-        if label == "torch":
-            import torch
-            result["threads"]["torch"] = torch.get_num_threads()
+        timed[label] = lambda g=gradient: g(theta)
+    for label, entry in measure(timed, job["repeats"], job["min_time"]).items():
+        result[label].update(entry)
+    if "torch" in timed:
+        import torch
+        result["threads"]["torch"] = torch.get_num_threads()
     return result
 
 
 def work_one_time(job: dict[str, Any]) -> dict[str, Any]:
     case = job["case"]
     with tempfile.TemporaryDirectory() as folder:
-        path, _ = write_case(case, Path(folder), f"tanh-d{case['d']}-h{case['h']}")
-        problem, costs = load_and_compile(path)
+        path, _ = write_case(case, Path(folder), case_name(case))
+        problem, costs, watches = load_and_compile(path)
     theta = start_point(case)
-    start = time.perf_counter()
-    problem.gradient(theta)
-    costs["first_gradient_s"] = time.perf_counter() - start
+    first_gradient(problem, theta, costs, watches)
     start = time.perf_counter()
     problem.gradient(theta)
     costs["second_gradient_s"] = time.perf_counter() - start
-    costs["total_s"] = costs["load_s"] + costs["compile_s"] + costs["first_gradient_s"]
     costs["P"], costs["n"] = problem.size, case["n"]
     costs["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return costs
+
+
+def work_hvp(job: dict[str, Any]) -> dict[str, Any]:
+    """hessian_vector / gradient time for one case; the product checked against jax's
+    forward-over-reverse product (if installed) and central differences of the
+    hand-written gradient."""
+    case, name = job["case"], job["name"]
+    with tempfile.TemporaryDirectory() as folder:
+        path, data = write_case(case, Path(folder), name)
+        problem, costs, watches = load_and_compile(path)
+    theta, v = start_point(case), direction(case)
+    first_gradient(problem, theta, costs, watches)
+    start = time.perf_counter()
+    product = problem.hessian_vector(theta, v)
+    costs["first_hvp_s"] = time.perf_counter() - start
+    result: dict[str, Any] = {"name": name, "P": problem.size, "n": len(data["y"]),
+                              "one_time": costs}
+    hand = numpy_gradient(case, data)
+    result["fd_error"] = relative_error(finite_difference_hvp(hand, theta, v), product)
+    timed: dict[str, Callable[[], Any]] = {
+        "gdcheck gradient": lambda: problem.gradient(theta),
+        "gdcheck hvp": lambda: problem.hessian_vector(theta, v)}
+    try:
+        jax_product, jax_grad = jax_hessian_vector(case, data), jax_gradient(case, data)
+    except ImportError as error:
+        result["jax"] = f"not installed ({error})"
+    else:
+        result["jax_error"] = relative_error(jax_product(theta, v), product)
+        timed["jax gradient"] = lambda: jax_grad(theta)
+        timed["jax hvp"] = lambda: jax_product(theta, v)
+    result["agrees"] = bool(result["fd_error"] <= FD_AGREEMENT
+                            and result.get("jax_error", 0.0) <= AGREEMENT)
+    if not result["agrees"]:
+        loud(f"MISMATCH in {name}: hessian_vector differs from central differences by "
+             f"{result['fd_error']:.3g} (tolerance {FD_AGREEMENT:g}) or from jax by "
+             f"{result.get('jax_error', float('nan')):.3g} (tolerance {AGREEMENT:g})")
+    result["timings"] = measure(timed, job["repeats"], job["min_time"])
+    return result
+
+
+def work_dense_hessian(job: dict[str, Any]) -> dict[str, Any]:
+    """problem.hessian(θ) for about 1,000 parameters: the first call (with the code
+    generation of the Hessian-vector product) and the median of later calls; checked
+    against jax.hessian (if installed) and, row by row, against hessian_vector."""
+    case = job["case"]
+    name = case_name(case)
+    with tempfile.TemporaryDirectory() as folder:
+        path, data = write_case(case, Path(folder), name)
+        problem, costs, watches = load_and_compile(path)
+    theta, v = start_point(case), direction(case)
+    first_gradient(problem, theta, costs, watches)
+    start = time.perf_counter()
+    hessian = problem.hessian(theta)
+    first = time.perf_counter() - start
+    result: dict[str, Any] = {"name": name, "P": problem.size, "n": len(data["y"]),
+                              "first_hessian_s": first, "one_time": costs,
+                              "hvp_error": relative_error(hessian @ v,
+                                                          problem.hessian_vector(theta, v)),
+                              "asymmetry": relative_error(hessian, hessian.T)}
+    timed: dict[str, Callable[[], Any]] = {"gdcheck hessian": lambda: problem.hessian(theta)}
+    try:
+        jax_dense = jax_hessian(case, data)
+    except ImportError as error:
+        result["jax"] = f"not installed ({error})"
+    else:
+        result["jax_error"] = relative_error(jax_dense(theta), hessian)
+        timed["jax hessian"] = lambda: jax_dense(theta)
+    result["agrees"] = bool(result["hvp_error"] <= AGREEMENT
+                            and result.get("jax_error", 0.0) <= AGREEMENT)
+    if not result["agrees"]:
+        loud(f"MISMATCH in the dense Hessian of {name}: H·v vs hessian_vector "
+             f"{result['hvp_error']:.3g}, vs jax.hessian "
+             f"{result.get('jax_error', float('nan')):.3g} (tolerance {AGREEMENT:g})")
+    result["timings"] = measure(timed, job["repeats"], job["min_time"])
+    return result
 
 
 def work_memory(job: dict[str, Any]) -> dict[str, Any]:
@@ -383,11 +624,14 @@ def work_memory(job: dict[str, Any]) -> dict[str, Any]:
         del data, hand
         gc.collect()
         # ... then gdcheck, which loads the npz itself: what it keeps, and a gradient's peak.
+        import gdcheck.compiled.kernels  # noqa: F401 - the imports (SymPy) are not the Problem's
+        import gdcheck.spec  # noqa: F401
+        import gdcheck.symbolic.derivation  # noqa: F401
         tracemalloc.start()
-        problem, costs = load_and_compile(path)
+        problem, costs, _ = load_and_compile(path)
         gc.collect()
         retained = tracemalloc.get_traced_memory()[0]
-        problem.gradient(theta)                      # first call: lambdify
+        problem.gradient(theta)                      # first call: code generation
         gc.collect()
         tracemalloc.reset_peak()
         before = tracemalloc.get_traced_memory()[0]
@@ -415,11 +659,9 @@ def work_nested(job: dict[str, Any]) -> dict[str, Any]:
                         f"loss: (y_pred - y)**2\ndata: {{inline: {{x: {x.tolist()}, "
                         f"y: {y.tolist()}}}}}\n"
                         "optimizer: {method: gd, learning_rate: 0.1, steps: 10}\n")
-        problem, costs = load_and_compile(path)
+        problem, costs, watches = load_and_compile(path)
     w, b = 0.3, 0.1
-    start = time.perf_counter()
-    gradient = problem.gradient(np.array([w, b]))
-    costs["first_gradient_s"] = time.perf_counter() - start
+    gradient = first_gradient(problem, np.array([w, b]), costs, watches)
     value, d_w, d_b = w * x, x.copy(), np.zeros_like(x)     # the chain rule, by hand
     for _ in range(depth):
         value = np.tanh(value + b)
@@ -431,12 +673,11 @@ def work_nested(job: dict[str, Any]) -> dict[str, Any]:
         loud(f"MISMATCH: nested tanh gradient differs from the chain rule by "
              f"{costs['relative_error']:.3g}")
     costs["depth"] = depth
-    costs["total_s"] = costs["load_s"] + costs["compile_s"] + costs["first_gradient_s"]
     return costs
 
 
-WORKERS = {"gradient": work_gradient, "onetime": work_one_time, "memory": work_memory,
-           "nested": work_nested}
+WORKERS = {"gradient": work_gradient, "onetime": work_one_time, "hvp": work_hvp,
+           "dense_hessian": work_dense_hessian, "memory": work_memory, "nested": work_nested}
 
 
 def run_worker(job: dict[str, Any], timeout: float) -> dict[str, Any]:

@@ -11,7 +11,7 @@ SPECS = Path(__file__).resolve().parents[2] / "specs"
 
 
 def test_derive_prints_the_logistic_gradient_readably(capsys):
-    assert main(["derive", str(SPECS / "logistic.yaml")]) == 0
+    assert main(["derive", str(SPECS / "logistic.yaml"), "--scalar"]) == 0
     out = capsys.readouterr().out
     assert "u0 = sigmoid(b + w[0]*x[0] + w[1]*x[1])" in out
     # dL/db of the mean cross-entropy is mean(p - y), here p - p*y - y*(1 - p): no 1/p left
@@ -19,8 +19,25 @@ def test_derive_prints_the_logistic_gradient_readably(capsys):
     assert "dL/dw[0] = 2*lam*w[0] + mean_i(" in out
 
 
+def test_derive_prints_matrix_formulas_a_person_can_check(capsys):
+    """The tanh network's gradient in matrix notation, checked by hand: with
+    t1 = tanh(x W1ᵀ + b1) (one row per sample) and t2 = t1 w2 + b2 − y the residual,
+    dL/dw2 = (2/n) t2ᵀ t1 + 2 lam w2 and dL/dW1 = ((2/n) t2 w2ᵀ ⊙ (1 − t1²))ᵀ x + 2 lam W1."""
+    assert main(["derive", str(SPECS / "tanh_network.yaml")]) == 0
+    out = capsys.readouterr().out
+    assert "parameters: W1 [4, 2], b1 [4], w2 [4], b2 []" in out
+    assert "t1 = tanh((((W1 @ x.T).T) + b1))" in out
+    assert "t2 = ((w2 @ t1.T) + b2) - y" in out
+    assert "t3 = 2*(1/n)*t2" in out
+    assert "t4 = (w2*t3)*(1 - t1**2)" in out
+    assert "dL/dW1 = (2*0.01*W1) + (t4.T @ x)" in out
+    assert "dL/dw2 = (2*0.01*w2) + (t3 @ t1)" in out
+    assert "dL/db2 = sum_i(t3)" in out
+    assert "w2[0]" not in out   # nothing entry by entry
+
+
 def test_derive_inline_hessian_and_latex(capsys):
-    assert main(["derive", str(SPECS / "rosenbrock.yaml"), "--hessian"]) == 0
+    assert main(["derive", str(SPECS / "rosenbrock.yaml"), "--hessian", "--scalar"]) == 0
     out = capsys.readouterr().out
     # hand-derived: d2/da2 (1-a)^2 + 100(b-a^2)^2 = 2 - 400b + 1200a^2
     assert "d2L/dada = 2 - 400*b + 1200*a**2" in out

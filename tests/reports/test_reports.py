@@ -42,7 +42,7 @@ def _verification(name: str, checks: dict[str, CheckResult], **extra: Any) -> Ve
         spec=_spec(name, extra.pop("description", "Least squares on two weights.")),
         seed=0, checks=checks, parameter_names=["w[0]", "b"],
         objective_formula="(w[0] - 1)**2 + Abs(b)",
-        gradient_formulas=["2*w[0] - 2", "sign(b)"], nondifferentiable=["b = 0"],
+        gradient_formulas={"w[0]": "2*w[0] - 2", "b": "sign(b)"}, nondifferentiable=["b = 0"],
         warnings=["init of b may sit on a kink"], timings={"compile": 0.5, "gradient": 0.25},
         **extra)
 
