@@ -160,8 +160,8 @@ def _child_main(path: Path, options: RunOptions, connection: Connection) -> None
                               progress=lambda *step: send(Progress(*step)),
                               on_check=lambda check: send(CheckFinished(_light(check))))
         # a report is several files: a stop request waits until all of them are written
-        with _deferred(signal.SIGTERM):
-            verification = written(verification, options.report_dir)
+        verification = written(verification, options.report_dir,
+                               storing=lambda: _deferred(signal.SIGTERM))
         send(Finished(_without_curves(verification)))
     except MemoryError:
         send(Finished(SpecFailure(str(path), f"{path}: spec: exceeded the memory limit of "

@@ -8,8 +8,10 @@ the pytest plugin are adapters over these.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager as ContextManager
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,7 +20,7 @@ from .checks.against import UserGradient
 from .checks.context import Context
 from .checks.registry import CHECKS, enabled
 from .compiled import Problem, compile_spec
-from .reports import write_report
+from .reports.files import render_report, store_report
 from .results import CheckResult, Verification
 from .spec import Spec, load
 from .symbolic.notation import Notation
@@ -89,11 +91,19 @@ def run_checks(context: Context, on_check: CheckDone | None = None,
     )
 
 
-def written(verification: Verification, report_dir: str | Path | None) -> Verification:
-    """Write the verification's report under `report_dir` (None: nothing); it, knowing where."""
+def written(verification: Verification, report_dir: str | Path | None, *,
+            storing: Callable[[], ContextManager[object]] = contextlib.nullcontext
+            ) -> Verification:
+    """Write the verification's report under `report_dir` (None: nothing); it, knowing where.
+
+    The files are rendered first, then stored inside `storing()` (the runner's child holds
+    a stop request back there), so an interrupt never leaves half a report."""
     if report_dir is None:
         return verification
-    return replace(verification, report_dir=write_report(verification, Path(report_dir)))
+    files = render_report(verification)
+    with storing():
+        folder = store_report(files, Path(report_dir), verification.spec.name)
+    return replace(verification, report_dir=folder)
 
 
 def compare(spec_or_path: Spec | str | Path, function: UserGradient, *,

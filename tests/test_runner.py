@@ -359,8 +359,9 @@ def test_an_interrupt_while_a_report_is_written_leaves_no_half_report(tmp_path):
                                      "b": MANY_CURVES.format(name="curves")})
     reports = tmp_path / "reports"
     process = start_gdcheck("verify", "specs", "--jobs", "1", cwd=tmp_path)
-    # the folder is made first, then the 1000 runs' plots take seconds: interrupt meanwhile
-    wait_for(reports / "curves", process)
+    # the first spec is done; the second's 1000 runs and their plots take seconds more
+    wait_for(reports / "quad-a" / "report.json", process)
+    time.sleep(0.5)
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=HANG_GUARD)
     assert process.returncode == 130, err

@@ -13,16 +13,39 @@ code for people to read.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 import sympy as sp
+from sympy.printing.numpy import NumPyPrinter
 
 from ..symbolic.contraction import SAMPLE, as_matrix_product
 from ..symbolic.functions import NUMPY_NAMESPACE
 from ..symbolic.tensor import Node, symbols, topological
-from .codegen import _Printer
+
+
+class _Printer(NumPyPrinter):
+    """numpy code in which every number fits a machine word: an integer past 2**53 (2**64,
+    a huge literal) is written as the float numpy would make of it, not a Python int that
+    numpy refuses to convert."""
+
+    def _print_Integer(self, expr: sp.Integer) -> str:
+        return str(expr.p) if abs(expr.p) < 2**53 else _float_literal(expr)
+
+    def _print_Rational(self, expr: sp.Rational) -> str:
+        if max(abs(expr.p), expr.q) < 2**53:
+            return super()._print_Rational(expr)
+        return _float_literal(expr)
+
+
+def _float_literal(expr: sp.Rational) -> str:
+    try:
+        value = float(expr)
+    except OverflowError:
+        value = math.copysign(math.inf, expr.p)
+    return repr(value) if math.isfinite(value) else f"float('{value}')"
 
 
 def _printer() -> _Printer:
@@ -223,4 +246,5 @@ EMITTERS: dict[str, Callable[[_Writer, Node, list[str]], str]] = {
     "scatter": _scatter, "stack": _stack, "transpose": _transpose,
     "logsumexp": _logsumexp_emit, "max": _reduction("amax"), "min": _reduction("amin"),
     "literal": _literal, "samples": lambda writer, node, names: "N",
+    "constant": lambda writer, node, names: repr(node.attrs[1]),
 }

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..results import Verification
 from .markdown import report_markdown
-from .plots import write_plots
+from .plots import PLOTS, render_plots
 
 
 def atomic_write(path: Path, data: str | bytes) -> None:
@@ -43,14 +43,29 @@ def atomic_write(path: Path, data: str | bytes) -> None:
 
 def write_report(verification: Verification, report_dir: Path) -> Path:
     """Write report.json, report.md and (with a convergence check) the plots; return the folder."""
-    folder = _spec_folder(Path(report_dir), verification.spec.name)
-    folder.mkdir(parents=True, exist_ok=True)
-    plots = write_plots(verification, folder, atomic_write)
-    atomic_write(folder / "report.md", report_markdown(verification, plots))
-    # report.json last: where it is new, the rest of the report is too
+    return store_report(render_report(verification), Path(report_dir), verification.spec.name)
+
+
+def render_report(verification: Verification) -> dict[str, bytes]:
+    """Every file of a spec's report, in memory: the slow part (plots), touching no file."""
+    plots = render_plots(verification)
     document = json_safe(verification.to_json())
-    atomic_write(folder / "report.json",
-                 json.dumps(document, indent=2, allow_nan=False, default=str) + "\n")
+    return {**plots,
+            "report.md": report_markdown(verification, list(plots)).encode("utf-8"),
+            "report.json": (json.dumps(document, indent=2, allow_nan=False, default=str)
+                            + "\n").encode("utf-8")}
+
+
+def store_report(files: dict[str, bytes], report_dir: Path, name: str) -> Path:
+    """Write a rendered report into `<report_dir>/<name>/` (milliseconds: the runner's child
+    holds a stop request back meanwhile), report.json last: where it is new, the rest of the
+    report is too. Plots a previous run left and this one has not are removed."""
+    folder = _spec_folder(report_dir, name)
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in set(PLOTS.values()) - set(files):
+        (folder / stale).unlink(missing_ok=True)
+    for filename, payload in sorted(files.items(), key=lambda item: item[0] == "report.json"):
+        atomic_write(folder / filename, payload)
     return folder
 
 

@@ -6,9 +6,8 @@ Plots come from the convergence check's `curves`, are drawn on a bare
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from io import BytesIO
-from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -21,19 +20,12 @@ MAX_PLOTTED_POINTS = 400  # per run; longer runs are thinned evenly for the plot
 PLOTS = {"loss": "loss.png", "grad_norm": "grad_norm.png"}
 
 
-def write_plots(verification: Verification, folder: Path,
-                write: Callable[[Path, bytes], None]) -> list[str]:
-    """Render the convergence curves; remove plots a previous run left. Returns file names."""
+def render_plots(verification: Verification) -> dict[str, bytes]:
+    """The convergence curves as PNG files: file name → bytes (none without curves)."""
     convergence = verification.checks.get("convergence")
     curves = convergence.curves if convergence is not None else {}
-    written = []
-    for key, filename in PLOTS.items():
-        if curves.get(key):
-            write(folder / filename, _plot(verification.spec.name, key, curves[key]))
-            written.append(filename)
-        else:
-            (folder / filename).unlink(missing_ok=True)
-    return written
+    return {filename: _plot(verification.spec.name, key, curves[key])
+            for key, filename in PLOTS.items() if curves.get(key)}
 
 
 def _plot(name: str, key: str, curves: Sequence[np.ndarray]) -> bytes:

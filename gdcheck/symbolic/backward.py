@@ -29,7 +29,7 @@ def _map(graph: Graph, node: Node, g: Node) -> list[tuple[int, Node]]:
     moved = {sp.Symbol(f"X{i}", real=True): names[i + 1] for i in range(count)}
     sent = []
     for i, arg in enumerate(node.args):
-        if arg.op in ("literal", "samples"):
+        if arg.op in ("literal", "samples", "constant"):
             continue
         local = partial(template, i)
         if local == 0:
@@ -118,7 +118,7 @@ VJP: dict[str, Rule] = {
     "scatter": _scatter, "stack": _stack, "transpose": _transpose,
     "logsumexp": _logsumexp, "max": _extreme, "min": _extreme,
 }
-LEAVES = ("parameter", "data", "samples", "literal")
+LEAVES = ("parameter", "data", "samples", "literal", "constant")
 
 
 def gradient(graph: Graph, output: Node, variables: Sequence[Node]) -> list[Node]:
@@ -141,8 +141,10 @@ def gradient(graph: Graph, output: Node, variables: Sequence[Node]) -> list[Node
         if node.op in LEAVES:
             continue
         for i, sent in VJP[node.op](graph, node, adjoint):
-            if id(node.args[i]) in needed:
-                contributions.setdefault(id(node.args[i]), []).append(sent)
+            arg = node.args[i]
+            if id(arg) in needed:   # a value the same for every sample gets their sum
+                contributions.setdefault(id(arg), []).append(
+                    graph.sum_to(sent, arg.shape, arg.sampled))
     return [adjoints.get(id(v)) or graph.broadcast(graph.literal(0.0), v.shape)
             for v in variables]
 

@@ -93,12 +93,18 @@ class GraphBuilder:
         self.checker = Checker(source)
         self.environment = environment
         self.constant = _constant_nodes(tree, constants)
+        self.constants = constants
+        self.checked: set[int] = set()
         exact = {name: value_of(sp.Symbol(name, real=True)) for name in constants}
         self.exact = _Builder(source, exact, constants, tree)
 
     def build(self, node: ast.AST) -> Node:
         if id(node) in self.constant:
-            return self._literal(node)
+            if not self._names_constant(node):
+                return self._literal(node)   # exact, and checked: overflow, division by zero
+            if id(node) not in self.checked:   # checked whole, then built keeping the names
+                self._literal(node)
+                self.checked |= {id(inner) for inner in ast.walk(node)}
         try:
             method = getattr(self, f"_{type(node).__name__.lower()}")
             return method(node)
@@ -112,7 +118,15 @@ class GraphBuilder:
             numbers[index] = float(sp.N(value[index], 17, subs=self.exact.values))
         return self.graph.literal(numbers)
 
+    def _names_constant(self, node: ast.AST) -> bool:
+        """Whether a constant subtree mentions a named constant (kept by name, not folded)."""
+        return any(isinstance(n, ast.Name) and n.id in self.constants for n in ast.walk(node))
+
     def _name(self, node: ast.Name) -> Node:
+        if node.id in self.constants:
+            return self.graph.constant(node.id, self.constants[node.id])
+        if node.id in CONSTANTS:
+            return self.graph.literal(CONSTANTS[node.id][1])
         return self.environment[node.id]
 
     def _unaryop(self, node: ast.UnaryOp) -> Node:

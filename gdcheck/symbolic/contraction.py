@@ -16,7 +16,13 @@ def as_matrix_product(a: str, b: str, a_sub: str, b_sub: str, out: str) -> str |
             or len(inner) > 1 or len(a_sub) != len(a_keep) + len(inner)
             or len(b_sub) != len(b_keep) + len(inner)):
         return None
-    left = a if list(a_sub) == a_keep + inner else f"{a}.T"
-    right = b if list(b_sub) == inner + b_keep else f"{b}.T"
-    product = f"({left} @ {right})" if inner else f"multiply.outer({left}, {right})"
-    return product if list(out) == a_keep + b_keep else f"{product}.T"
+    if list(out) != a_keep + b_keep:
+        # (A @ B).T is B.T @ A.T: the same product, written so the result is C-ordered
+        a, b, a_sub, b_sub, a_keep, b_keep = b, a, b_sub, a_sub, b_keep, a_keep
+    left = a if list(a_sub) == a_keep + inner else _transposed(a)
+    right = b if list(b_sub) == inner + b_keep else _transposed(b)
+    return f"({left} @ {right})" if inner else f"multiply.outer({left}, {right})"
+
+
+def _transposed(name: str) -> str:
+    return name[:-2] if name.endswith(".T") else f"{name}.T"

@@ -46,17 +46,20 @@ class GraphObjective:
     def _objective(self) -> Node:
         spec, x0, x1 = self.spec, *symbols(2)
         constants = dict(spec.constants)
-        penalty = None
+        self.penalty: Node | None = None
         if spec.penalty is not None:
-            penalty = self._scalar(spec.penalty, parse_graph(
+            self.penalty = self._scalar(spec.penalty, parse_graph(
                 self.graph, spec.penalty, dict(self.parameters), constants, _elsewhere(spec)),
                 "penalty")
         if spec.objective is not None:
-            total = self._scalar(spec.objective, parse_graph(
+            self.sample_loss = self._scalar(spec.objective, parse_graph(
                 self.graph, spec.objective, dict(self.parameters), constants,
                 _elsewhere(spec)), "objective")
+            total = self.sample_loss
         else:
-            total = self.graph.sample_reduce(self._sample_loss(), spec.reduction)
+            self.sample_loss = self._sample_loss()
+            total = self.graph.sample_reduce(self.sample_loss, spec.reduction)
+        penalty = self.penalty
         return total if penalty is None else self.graph.map(x0 + x1, (total, penalty))
 
     def _sample_loss(self) -> Node:

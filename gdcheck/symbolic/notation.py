@@ -23,7 +23,7 @@ from .derivation import GraphObjective
 from .tensor import Node, symbols, topological
 
 TRANSPARENT = ("broadcast", "reshape")
-NEVER_NAMED = ("parameter", "data", "samples", "literal", "index", "transpose")
+NEVER_NAMED = ("parameter", "data", "samples", "literal", "constant", "index", "transpose")
 MAX_LITERAL = 6   # constants with more entries are shown by their shape
 
 
@@ -92,14 +92,30 @@ def _placeholder(i: int) -> str:
             return f"zq{letters}qz"
 
 
+def _call_arguments(template: sp.Expr) -> set[sp.Basic]:
+    """Symbols that appear only as whole arguments of function calls (tanh(X0)): their text
+    needs no parentheses of its own."""
+    inside: set[sp.Basic] = set()
+    elsewhere: set[sp.Basic] = set()
+    for node in sp.preorder_traversal(template):
+        for arg in node.args:
+            if arg.is_Symbol:
+                (inside if isinstance(node, sp.Function) else elsewhere).add(arg)
+    if template.is_Symbol:
+        elsewhere.add(template)
+    return inside - elsewhere
+
+
 def _map(notation: Notation, node: Node, texts: list[str]) -> str:
     placeholders = {symbol: sp.Symbol(_placeholder(i)) for i, symbol in
                     enumerate(symbols(len(texts)))}
     template = node.attrs[0].xreplace(placeholders)
     text = sp.latex(template, order="none") if notation.latex else sp.sstr(template,
                                                                              order="none")
+    bare = _call_arguments(template)
     for i in reversed(range(len(texts))):
-        argument = texts[i] if notation.latex else _group(texts[i])
+        name = sp.Symbol(_placeholder(i))
+        argument = texts[i] if notation.latex or name in bare else _group(texts[i])
         if notation.latex and not texts[i].replace("_", "").isalnum():
             argument = rf"\left({texts[i]}\right)"
         text = text.replace(_placeholder(i), argument)
@@ -154,6 +170,7 @@ WRITERS: dict[str, Callable[[Notation, Node, list[str]], str]] = {
     "parameter": lambda notation, node, texts: node.attrs[0],
     "data": lambda notation, node, texts: node.attrs[0],
     "samples": lambda notation, node, texts: "n",
+    "constant": lambda notation, node, texts: node.attrs[0],
     "literal": _literal,
     "map": _map,
     "contract": _contract,

@@ -4,10 +4,11 @@ How it works: every declared scalar becomes a real SymPy symbol (`w[0]`,
 `W[1,0]`, `b`); the model is parsed first and handed to the loss as `y_pred`,
 so the per-sample loss ℓ(θ; x, y) is one expression of parameter and data
 symbols. The objective is L(θ) = mean_i ℓ(θ; xᵢ, yᵢ) + penalty(θ) (or sum_i),
-or the bare `objective` with no data. Derivatives are taken of ℓ and of the
-penalty separately, so they stay per sample and are reduced over the data
-numerically (compiled.py). Derivatives come from one reverse-mode pass over
-the expression graph (reverse.py). Nothing is simplified or expanded.
+or the bare `objective` with no data. This entry-by-entry view is for people
+(`gdcheck derive --scalar`) and for tests on small specs; the numbers come from the
+tensor graph (`derivation.py`). Its derivatives are that graph's, written out entry by
+entry (`expand.py`): of ℓ and of the penalty separately, so they stay per sample.
+Nothing is simplified or expanded algebraically.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ import sympy as sp
 
 from ..errors import ExpressionError
 from ..spec import Spec, Variable
-from . import reverse
+from .backward import gradient, hessian_vector
+from .derivation import GraphObjective
+from .expand import expand
 from .expressions import Value, names_used, parse, shape_text, value_of
 from .functions import KINKS, SYMPY_EQUIVALENTS
 
@@ -89,20 +92,63 @@ class SymbolicObjective:
         return tuple(s for value in values for s in value.flat)
 
     @cached_property
+    def graph(self) -> GraphObjective:
+        """The tensor graph these derivatives are written out from."""
+        return GraphObjective(self.spec)
+
+    def _written_out(self, nodes: list[Any], directions: dict[int, Value] | None = None
+                     ) -> list[sp.Expr]:
+        """The graph's nodes (one per parameter) entry by entry, flattened in θ order."""
+        graph = self.graph
+        leaves = {id(graph.parameters[name]): value for name, value in self.parameters.items()}
+        leaves |= {id(graph.data[name]): value for name, value in
+                   {**self.inputs, **self.target}.items()}
+        leaves |= directions or {}
+        return [_own_functions(entry) for array in expand(nodes, leaves) for entry in array.flat]
+
+    def _gradient_of(self, node: Any) -> tuple[sp.Expr, ...]:
+        if node is None:
+            return tuple(sp.S.Zero for _ in self.parameter_symbols)
+        graph = self.graph
+        return tuple(self._written_out(gradient(graph.graph, node,
+                                                list(graph.parameters.values()))))
+
+    def _hessian_of(self, node: Any) -> tuple[tuple[sp.Expr, ...], ...]:
+        """H[i][j] = ∂(H·v)_i/∂v_j of the written-out Hessian-vector product (linear in v);
+        the upper triangle is mirrored, so it is symmetric by construction."""
+        size = len(self.parameter_symbols)
+        if node is None:
+            return tuple(tuple(sp.S.Zero for _ in range(size)) for _ in range(size))
+        graph = self.graph
+        directions = {id(d): symbols_for(Variable(f"v_{name}", d.shape, p.location))
+                      for (name, d), p in zip(zip(graph.parameters, graph.directions,
+                                                  strict=True), self.spec.parameters,
+                                              strict=True)}
+        vector = [s for value in directions.values() for s in np.asarray(value).flat]
+        product = self._written_out(hessian_vector(graph.graph, node,
+                                                   list(graph.parameters.values()),
+                                                   graph.directions), directions)
+        rows = [[sp.S.Zero] * size for _ in range(size)]
+        for i in range(size):
+            for j in range(i, size):
+                rows[i][j] = rows[j][i] = sp.diff(product[i], vector[j])
+        return tuple(tuple(row) for row in rows)
+
+    @cached_property
     def sample_gradient(self) -> tuple[sp.Expr, ...]:
-        return reverse.gradient(self.sample_loss, self.parameter_symbols)
+        return self._gradient_of(self.graph.sample_loss)
 
     @cached_property
     def penalty_gradient(self) -> tuple[sp.Expr, ...]:
-        return reverse.gradient(self.penalty, self.parameter_symbols)
+        return self._gradient_of(self.graph.penalty)
 
     @cached_property
     def sample_hessian(self) -> tuple[tuple[sp.Expr, ...], ...]:
-        return _hessian(self.sample_gradient, self.parameter_symbols)
+        return self._hessian_of(self.graph.sample_loss)
 
     @cached_property
     def penalty_hessian(self) -> tuple[tuple[sp.Expr, ...], ...]:
-        return _hessian(self.penalty_gradient, self.parameter_symbols)
+        return self._hessian_of(self.graph.penalty)
 
     @cached_property
     def kinks(self) -> tuple[sp.Expr, ...]:
@@ -130,18 +176,6 @@ class SymbolicObjective:
     def gradient_expressions(self) -> tuple[sp.Expr, ...]:
         return tuple(self.readable(g, p) for g, p in zip(self.sample_gradient,
                                                            self.penalty_gradient, strict=True))
-
-
-def _hessian(gradient: tuple[sp.Expr, ...], symbols: tuple[sp.Symbol, ...]
-             ) -> tuple[tuple[sp.Expr, ...], ...]:
-    """Row i is the gradient of ∂L/∂θᵢ, one reverse pass per row; symmetric by construction."""
-    size = len(symbols)
-    rows = [[sp.S.Zero] * size for _ in range(size)]
-    for i in range(size):
-        row = reverse.gradient(gradient[i], symbols[i:])
-        for j, entry in enumerate(row, start=i):
-            rows[i][j] = rows[j][i] = entry
-    return tuple(tuple(row) for row in rows)
 
 
 def derive(spec: Spec) -> SymbolicObjective:

@@ -9,7 +9,7 @@ is computed once.
 
 The ops (`attrs` in brackets):
 - leaves: `parameter` [name], `data` [name] (sampled), `samples` (n, a scalar),
-  `literal` [values, shape];
+  `constant` [name, value] (a named constant), `literal` [values, shape];
 - `map` [template]: an elementwise SymPy expression of the symbols X0, X1, ... standing for
   its arguments, which broadcast like numpy's (`maps.py`);
 - `contract` [a, b, out, sampled]: two-operand einsum over per-sample axes; a sampled
@@ -93,6 +93,10 @@ class Graph:
 
     def samples(self) -> Node:
         return self.node("samples", (), (), False)
+
+    def constant(self, name: str, value: float) -> Node:
+        """A named constant of the spec: a number, kept by name for the formulas."""
+        return self.node("constant", (), (), False, (name, float(value)))
 
     def literal(self, values: Any) -> Node:
         array = np.asarray(values, dtype=float)

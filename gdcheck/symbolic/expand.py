@@ -1,0 +1,124 @@
+"""The tensor formulas written out entry by entry, as SymPy expressions (for small specs).
+
+How it works: the graph is evaluated on numpy object arrays of SymPy expressions instead
+of numbers, one op at a time (`EXPANSIONS`), for one symbolic sample: data leaves are
+the per-sample symbols (x[0], y ...), and what the graph sums over the samples is left
+per sample. So `gdcheck derive --scalar` and the per-entry view of the tests come from
+the one derivation there is, the tensor one; nothing is derived a second way.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Sequence
+from functools import reduce
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from .elementwise import Maximum, Minimum
+from .reductions import LogSumExp
+from .tensor import Node, symbols, topological
+
+Values = dict[int, np.ndarray]   # id(node) → object array of the node's (per-sample) shape
+
+
+def _objects(value: Any, shape: tuple[int, ...]) -> np.ndarray:
+    array = np.empty(shape, dtype=object)
+    array[...] = value
+    return array
+
+
+def _literal(node: Node, args: list[np.ndarray]) -> np.ndarray:
+    values, shape = node.attrs
+    from .maps import _number
+
+    return np.array([_number(v) for v in values] + [None], dtype=object)[:-1].reshape(shape)
+
+
+def _map(node: Node, args: list[np.ndarray]) -> np.ndarray:
+    names = symbols(len(args))
+    template = node.attrs[0]
+
+    def entry(*items: Any) -> Any:
+        return template.xreplace(dict(zip(names, items, strict=True)))
+
+    spread = np.broadcast_arrays(*args) if args else []
+    return _objects(np.frompyfunc(entry, len(args), 1)(*spread), node.shape) if args \
+        else _objects(template, node.shape)
+
+
+def _contract(node: Node, args: list[np.ndarray]) -> np.ndarray:
+    a, b = args
+    a_sub, b_sub, out = node.attrs
+    sizes = dict(zip(a_sub, a.shape, strict=True)) | dict(zip(b_sub, b.shape, strict=True))
+    summed = [c for c in sizes if c not in out]
+    result = np.empty(node.shape, dtype=object)
+    for index in np.ndindex(node.shape):
+        fixed = dict(zip(out, index, strict=True))
+        terms = []
+        for inner in itertools.product(*(range(sizes[c]) for c in summed)):
+            where = fixed | dict(zip(summed, inner, strict=True))
+            terms.append(a[tuple(where[c] for c in a_sub)] * b[tuple(where[c] for c in b_sub)])
+        result[index] = sp.Add(*terms)
+    return result
+
+
+def _sum_to(node: Node, args: list[np.ndarray]) -> np.ndarray:
+    (value,) = args
+    shape = node.attrs[0]
+    extra = value.ndim - len(shape)
+    axes = tuple(range(extra)) + tuple(extra + i for i, size in enumerate(shape)
+                                       if size == 1 and value.shape[extra + i] != 1)
+    summed = np.sum(value, axis=axes) if axes else value
+    return _objects(np.asarray(summed, dtype=object).reshape(shape), shape)
+
+
+def _scatter(node: Node, args: list[np.ndarray]) -> np.ndarray:
+    result = _objects(sp.S.Zero, node.attrs[1])
+    result[node.attrs[0]] = args[0]
+    return result
+
+
+def _fold(pair: type) -> Callable[[Node, list[np.ndarray]], np.ndarray]:
+    def expand(node: Node, args: list[np.ndarray]) -> np.ndarray:
+        return _objects(reduce(pair, list(args[0].flat)), ())
+
+    return expand
+
+
+def _logsumexp(node: Node, args: list[np.ndarray]) -> np.ndarray:
+    items = list(args[0].flat)
+    return _objects(items[0] if len(items) == 1 else LogSumExp(*items), ())
+
+
+EXPANSIONS: dict[str, Callable[[Node, list[np.ndarray]], np.ndarray]] = {
+    "literal": _literal,
+    "samples": lambda node, args: _objects(sp.Symbol("n", positive=True), ()),
+    "constant": lambda node, args: _objects(sp.Symbol(node.attrs[0], real=True), ()),
+    "map": _map,
+    "contract": _contract,
+    "sum": lambda node, args: _objects(np.sum(args[0], axis=node.attrs[0]), node.shape),
+    "sample_reduce": lambda node, args: args[0],   # one symbolic sample: per sample
+    "broadcast": lambda node, args: np.array(np.broadcast_to(args[0], node.shape)),
+    "sum_to": _sum_to,
+    "reshape": lambda node, args: args[0].reshape(node.shape),
+    "index": lambda node, args: _objects(args[0][node.attrs[0]], node.shape),
+    "scatter": _scatter,
+    "stack": lambda node, args: np.stack([np.asarray(a, dtype=object) for a in args]),
+    "transpose": lambda node, args: np.swapaxes(args[0], -1, -2).copy(),
+    "logsumexp": _logsumexp,
+    "max": _fold(Maximum),
+    "min": _fold(Minimum),
+}
+
+
+def expand(roots: Sequence[Node], leaves: dict[int, np.ndarray]) -> list[np.ndarray]:
+    """Each root as an object array of SymPy expressions, given every leaf's (parameters',
+    data's, directions') object array of symbols by id(node)."""
+    values: Values = dict(leaves)
+    for node in topological(list(roots)):
+        if id(node) not in values:
+            values[id(node)] = EXPANSIONS[node.op](node, [values[id(a)] for a in node.args])
+    return [values[id(root)] for root in roots]
