@@ -84,36 +84,53 @@ RUNTIME: dict[str, Any] = {"gdcheck_scatter": _scattered, "gdcheck_stack": _stac
 
 
 class Program:
-    """A generated function of (parameters, data, n) → the outputs, with its source."""
+    """A generated function of (parameters, data, n) → the outputs, with its source.
+
+    Lines that do not depend on the parameters (`1 - y`, `y / n`) are computed once per data
+    set, in a function of their own, and reused while the same data come in."""
 
     def __init__(self, outputs: Sequence[Node], parameters: Sequence[Node],
                  data: Sequence[Node], name: str = "program"):
         self.outputs = list(outputs)
         writer = _Writer(parameters, data)
-        body = writer.lines(self.outputs)
+        static, body = writer.lines(self.outputs)
+        kept = [writer.names[id(node)] for node in writer.static_nodes]
         returned = ", ".join(writer.names[id(node)] for node in self.outputs)
-        self.source = "\n".join([f"def {name}(P, D, N):", *(f"    {line}" for line in body),
-                                 f"    return ({returned},)"]) + "\n"
+        unpacked = [f"({', '.join(kept)},) = S"] if kept else []
+        self.source = "\n".join([
+            "def prepare(D, N):", *(f"    {line}" for line in static),
+            f"    return ({''.join(f'{name}, ' for name in kept)})", "",
+            f"def {name}(P, D, N, S):", *(f"    {line}" for line in unpacked + body),
+            f"    return ({returned},)"]) + "\n"
         namespace: dict[str, Any] = {**np.__dict__, **NUMPY_NAMESPACE, **RUNTIME,
                                      **writer.constants, "numpy": np}
         exec(compile(self.source, f"<gdcheck {name}>", "exec"), namespace)  # noqa: S102
         self.function: Callable[..., tuple[Any, ...]] = namespace[name]
+        self.prepare: Callable[..., tuple[Any, ...]] = namespace["prepare"]
+        self._prepared: tuple[Any, Any, tuple[Any, ...]] | None = None
 
     def __call__(self, parameters: Sequence[Any], data: Sequence[Any], n: int
                  ) -> tuple[Any, ...]:
-        return self.function(parameters, data, n)
+        # the same data object (held here, so its identity cannot be reused) and n: reuse
+        if self._prepared is None or self._prepared[0] is not data or self._prepared[1] != n:
+            self._prepared = (data, n, self.prepare(data, n))
+        return self.function(parameters, data, n, self._prepared[2])
 
 
 class _Writer:
     def __init__(self, parameters: Sequence[Node], data: Sequence[Node]):
         self.inputs = {id(p): f"P[{i}]" for i, p in enumerate(parameters)}
         self.inputs.update({id(d): f"D[{i}]" for i, d in enumerate(data)})
+        self.varying = {id(p) for p in parameters}
         self.names: dict[int, str] = {}
+        self.static_nodes: list[Node] = []
         self.constants: dict[str, Any] = {}
         self.printer = _printer()
 
-    def lines(self, outputs: list[Node]) -> list[str]:
-        lines = []
+    def lines(self, outputs: list[Node]) -> tuple[list[str], list[str]]:
+        """(the lines that do not depend on the parameters, the lines that do)."""
+        static: list[str] = []
+        body: list[str] = []
         for node in topological(outputs):
             if id(node) in self.inputs:
                 self.names[id(node)] = self.inputs[id(node)]
@@ -122,9 +139,14 @@ class _Writer:
                 raise ValueError(f"the program has no input for {node}")
             name = f"v{len(self.names)}"
             expression = EMITTERS[node.op](self, node, [self.names[id(a)] for a in node.args])
-            lines.append(f"{name} = {expression}")
+            if any(id(arg) in self.varying for arg in node.args):
+                self.varying.add(id(node))
+                body.append(f"{name} = {expression}")
+            else:
+                static.append(f"{name} = {expression}")
+                self.static_nodes.append(node)
             self.names[id(node)] = name
-        return lines
+        return static, body
 
     def constant(self, values: np.ndarray) -> str:
         if values.shape == ():
