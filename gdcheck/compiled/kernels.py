@@ -96,7 +96,8 @@ class Kernels:
         with np.errstate(all="ignore"):
             values = self._run(self._kink, theta, list(self.layout.unpack(steps).values()))
         count = len(self.objective.kinks)
-        return any(bool(np.any(np.abs(np.asarray(k)) <= KINK_MARGIN * np.asarray(r)))
+        # a kink argument that does not move with θ (reach 0) cannot be crossed
+        return any(bool(np.any((np.abs(k) <= KINK_MARGIN * np.asarray(r)) & (np.asarray(r) > 0)))
                    for k, r in zip(values[:count], values[count:], strict=True))
 
     # -- helpers

@@ -79,8 +79,13 @@ def _logsumexp(x: Any, sampled: bool) -> Any:
     return np.squeeze(top, axis=axes) + np.log(np.sum(np.exp(x - top), axis=axes))
 
 
+def _gap(x: Any, sampled: bool, which: str) -> Any:
+    flat = np.sort(np.reshape(x, (np.shape(x)[0], -1) if sampled else (-1,)), axis=-1)
+    return flat[..., -1] - flat[..., -2] if which == "max" else flat[..., 1] - flat[..., 0]
+
+
 RUNTIME: dict[str, Any] = {"gdcheck_scatter": _scattered, "gdcheck_stack": _stacked,
-                           "gdcheck_lse": _logsumexp}
+                           "gdcheck_lse": _logsumexp, "gdcheck_gap": _gap}
 
 
 class Program:
@@ -268,5 +273,8 @@ EMITTERS: dict[str, Callable[[_Writer, Node, list[str]], str]] = {
     "scatter": _scatter, "stack": _stack, "transpose": _transpose,
     "logsumexp": _logsumexp_emit, "max": _reduction("amax"), "min": _reduction("amin"),
     "literal": _literal, "samples": lambda writer, node, names: "N",
+    "to_samples": lambda writer, node, names: f"broadcast_to({names[0]}, (N,) + {node.shape!r})",
     "constant": lambda writer, node, names: repr(node.attrs[1]),
+    "gap": lambda writer, node, names: (
+        f"gdcheck_gap({names[0]}, {node.args[0].sampled}, {node.attrs[0]!r})"),
 }

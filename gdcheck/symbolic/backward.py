@@ -56,10 +56,16 @@ def _sum(graph: Graph, node: Node, g: Node) -> list[tuple[int, Node]]:
 
 
 def _sample_reduce(graph: Graph, node: Node, g: Node) -> list[tuple[int, Node]]:
+    # one value per sample (the same for each), so that every adjoint of a sampled node
+    # is sampled and sums over the samples happen where a parameter meets it
     if node.attrs[0] == "sum":
-        return [(0, g)]
+        return [(0, graph.to_samples(g))]
     x0, x1 = symbols(2)
-    return [(0, graph.map(x0 / x1, (g, graph.samples())))]   # the same for every sample
+    return [(0, graph.to_samples(graph.map(x0 / x1, (g, graph.samples()))))]
+
+
+def _to_samples(graph: Graph, node: Node, g: Node) -> list[tuple[int, Node]]:
+    return [(0, graph.sum_to(g, node.shape, False))]
 
 
 def _broadcast(graph: Graph, node: Node, g: Node) -> list[tuple[int, Node]]:
@@ -114,7 +120,8 @@ def _extreme(graph: Graph, node: Node, g: Node) -> list[tuple[int, Node]]:
 
 VJP: dict[str, Rule] = {
     "map": _map, "contract": _contract, "sum": _sum, "sample_reduce": _sample_reduce,
-    "broadcast": _broadcast, "sum_to": _sum_to, "reshape": _reshape, "index": _index,
+    "broadcast": _broadcast, "sum_to": _sum_to, "to_samples": _to_samples,
+    "reshape": _reshape, "index": _index,
     "scatter": _scatter, "stack": _stack, "transpose": _transpose,
     "logsumexp": _logsumexp, "max": _extreme, "min": _extreme,
 }
@@ -142,11 +149,16 @@ def gradient(graph: Graph, output: Node, variables: Sequence[Node]) -> list[Node
             continue
         for i, sent in VJP[node.op](graph, node, adjoint):
             arg = node.args[i]
-            if id(arg) in needed:   # a value the same for every sample gets their sum
-                contributions.setdefault(id(arg), []).append(
-                    graph.sum_to(sent, arg.shape, arg.sampled))
+            if id(arg) in needed:
+                contributions.setdefault(id(arg), []).append(_summed(graph, node, arg, sent))
     return [adjoints.get(id(v)) or graph.broadcast(graph.literal(0.0), v.shape)
             for v in variables]
+
+
+def _summed(graph: Graph, node: Node, arg: Node, sent: Node) -> Node:
+    """What a node sends an argument, summed over the samples where the argument has one
+    value for all of them (every adjoint of a sampled node is sampled: see sample_reduce)."""
+    return graph.sum_to(sent, arg.shape, arg.sampled)
 
 
 def _total(graph: Graph, terms: list[Node], node: Node) -> Node:

@@ -110,6 +110,8 @@ class GraphObjective:
         maximum ...; the gap between the two largest entries of a max)."""
         found: list[Node] = []
         for node in topological([self.objective]):
+            if node.op in ("max", "min") and node.args[0].size > 1:
+                found.append(self.graph.gap(node.args[0], node.op))
             if node.op != "map":
                 continue
             for kind, where in KINKS.items():

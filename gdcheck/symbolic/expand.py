@@ -101,6 +101,7 @@ EXPANSIONS: dict[str, Callable[[Node, list[np.ndarray]], np.ndarray]] = {
     "contract": _contract,
     "sum": lambda node, args: _objects(np.sum(args[0], axis=node.attrs[0]), node.shape),
     "sample_reduce": lambda node, args: args[0],   # one symbolic sample: per sample
+    "to_samples": lambda node, args: args[0],
     "broadcast": lambda node, args: np.array(np.broadcast_to(args[0], node.shape)),
     "sum_to": _sum_to,
     "reshape": lambda node, args: args[0].reshape(node.shape),

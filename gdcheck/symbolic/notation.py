@@ -22,7 +22,7 @@ from .contraction import SAMPLE, as_matrix_product
 from .derivation import GraphObjective
 from .tensor import Node, symbols, topological
 
-TRANSPARENT = ("broadcast", "reshape")
+TRANSPARENT = ("broadcast", "reshape", "to_samples")
 NEVER_NAMED = ("parameter", "data", "samples", "literal", "constant", "index", "transpose")
 MAX_LITERAL = 6   # constants with more entries are shown by their shape
 
@@ -178,6 +178,7 @@ WRITERS: dict[str, Callable[[Notation, Node, list[str]], str]] = {
                                           else f"sum({texts[0]}, axis={node.attrs[0]})"),
     "sample_reduce": lambda notation, node, texts: f"{node.attrs[0]}_i({texts[0]})",
     "broadcast": lambda notation, node, texts: texts[0],
+    "to_samples": lambda notation, node, texts: texts[0],
     "reshape": lambda notation, node, texts: texts[0],
     "sum_to": _sum_to,
     "index": lambda notation, node, texts: (
@@ -187,6 +188,9 @@ WRITERS: dict[str, Callable[[Notation, Node, list[str]], str]] = {
     "stack": lambda notation, node, texts: f"[{', '.join(texts)}]",
     "transpose": lambda notation, node, texts: f"{_group(texts[0])}.T",
     "logsumexp": _call("logsumexp"),
+    "gap": lambda notation, node, texts: (
+        f"{'largest' if node.attrs[0] == 'max' else 'smallest'} two entries of {texts[0]}, "
+        "their difference"),
     "max": _call("max"),
     "min": _call("min"),
 }

@@ -54,6 +54,7 @@ _SAME_OP: dict[str, Callable[[Graph, Node, Node], Node]] = {
     "index": lambda graph, node, r: graph.index(r, node.attrs[0]),
     "scatter": lambda graph, node, r: graph.scatter(r, *node.attrs),
     "transpose": lambda graph, node, r: graph.transpose(r),
+    "to_samples": lambda graph, node, r: graph.to_samples(r),
 }
 
 
@@ -75,11 +76,18 @@ def _largest(graph: Graph, node: Node, reaches: list[Reach]) -> Reach:
     return graph.reduce("max", r) if r.shape else r
 
 
+def _gap(graph: Graph, node: Node, reaches: list[Reach]) -> Reach:
+    largest = _largest(graph, node, reaches)
+    assert largest is not None
+    x0 = symbols(1)[0]
+    return graph.map(2 * x0, (largest,))   # both ends of the gap may move
+
+
+LINEAR = ("sum", "sample_reduce", "broadcast", "sum_to", "reshape", "index", "scatter",
+          "stack", "transpose", "to_samples")
 RULES: dict[str, Callable[[Graph, Node, list[Reach]], Reach]] = {
     "map": _map, "contract": _contract, "logsumexp": _largest, "max": _largest,
-    "min": _largest, **{op: _linear for op in ("sum", "sample_reduce", "broadcast", "sum_to",
-                                              "reshape", "index", "scatter", "stack",
-                                              "transpose")},
+    "min": _largest, "gap": _gap, **dict.fromkeys(LINEAR, _linear),
 }
 
 

@@ -15,8 +15,10 @@ The ops (`attrs` in brackets):
 - `contract` [a, b, out, sampled]: two-operand einsum over per-sample axes; a sampled
   operand's sample axis is kept when `sampled`, summed otherwise;
 - `sum` [axes], `sample_reduce` [mean|sum], `broadcast` [shape], `sum_to` [shape, sampled],
-  `reshape` [shape], `index` [index], `scatter` [index, shape], `stack`, `transpose`,
-  `logsumexp`, `max`, `min` (the last three over every per-sample axis).
+  `reshape` [shape], `to_samples` (an unsampled value, once per sample), `index` [index],
+  `scatter` [index, shape], `stack`, `transpose`, `logsumexp`, `max`, `min` (the last
+  three over every per-sample axis), `gap` [max|min] (between the two extreme entries:
+  where it is 0, max or min has a kink).
 """
 
 from __future__ import annotations
@@ -159,6 +161,12 @@ class Graph:
                                                     (x, self.samples()))
         return self.node("sample_reduce", (x,), x.shape, False, (how,))
 
+    def to_samples(self, x: Node) -> Node:
+        """An unsampled value as one value per sample (the same for each)."""
+        if x.sampled:
+            return x
+        return self.node("to_samples", (x,), x.shape, True)
+
     def broadcast(self, x: Node, shape: Shape) -> Node:
         if x.shape == tuple(shape):
             return x
@@ -180,6 +188,11 @@ class Graph:
         if x.size == 0:
             raise ValueError(f"cannot reduce an empty value of shape {list(x.shape)}")
         return self.node(op, (x,), (), x.sampled)
+
+    def gap(self, x: Node, which: str) -> Node:
+        """max: the largest entry minus the second largest; min: the second smallest minus
+        the smallest. Zero where max (min) is not differentiable."""
+        return self.node("gap", (x,), (), x.sampled, (which,))
 
     # -- structure
 
