@@ -14,6 +14,7 @@ code for people to read.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -23,7 +24,7 @@ from sympy.printing.numpy import NumPyPrinter
 
 from ..symbolic.contraction import SAMPLE, as_matrix_product
 from ..symbolic.functions import NUMPY_NAMESPACE
-from ..symbolic.tensor import Node, symbols, topological
+from ..symbolic.tensor import Node, broadcast_shapes, symbols, topological
 
 
 class _Printer(NumPyPrinter):
@@ -99,7 +100,7 @@ class Program:
         self.outputs = list(outputs)
         writer = _Writer(parameters, data)
         static, body = writer.lines(self.outputs)
-        kept = [writer.names[id(node)] for node in writer.static_nodes]
+        kept = writer.static_names
         returned = ", ".join(writer.names[id(node)] for node in self.outputs)
         unpacked = [f"({', '.join(kept)},) = S"] if kept else []
         self.source = "\n".join([
@@ -128,15 +129,41 @@ class _Writer:
         self.inputs.update({id(d): f"D[{i}]" for i, d in enumerate(data)})
         self.varying = {id(p) for p in parameters}
         self.names: dict[int, str] = {}
-        self.static_nodes: list[Node] = []
+        self.static_names: list[str] = []   # computed once per data set, by prepare()
         self.constants: dict[str, Any] = {}
         self.printer = _printer()
+        self.call_counts: Counter[tuple[Any, ...]] = Counter()
+        self.shared_calls: dict[tuple[Any, ...], tuple[str, Node]] = {}
+        self.pending: list[tuple[str, bool]] = []   # (line, varying) to go before the next
+
+    def emit_call(self, call: sp.Basic, node: Node) -> tuple[str, Node]:
+        """A line computing one function call of a map's template; its name and a stand-in
+        node (its shape and samples, for the alignment of the maps that use it)."""
+        used = sorted({int(a.name[1:]) for a in call.args})
+        args = tuple(node.args[i] for i in used)
+        local = call.xreplace({sp.Symbol(f"X{i}", real=True): sp.Symbol(f"X{k}", real=True)
+                               for k, i in enumerate(used)})
+        stand_in = Node("map", args, broadcast_shapes(*(a.shape for a in args)),
+                        any(a.sampled for a in args), (local,))
+        name = f"s{len(self.shared_calls)}"
+        text = _printed(self, local, [(self.names[id(a)], a) for a in args],
+                        len(stand_in.shape))
+        varying = any(id(a) in self.varying for a in args)
+        self.pending.append((f"{name} = {text}", varying))
+        if not varying:
+            self.static_names.append(name)
+        return name, stand_in
 
     def lines(self, outputs: list[Node]) -> tuple[list[str], list[str]]:
         """(the lines that do not depend on the parameters, the lines that do)."""
         static: list[str] = []
         body: list[str] = []
-        for node in topological(outputs):
+        order = topological(outputs)
+        for node in order:   # which calls several maps make on the same values
+            if node.op == "map":
+                self.call_counts.update({_call_key(call, node)
+                                         for call in _shareable_calls(node.attrs[0])})
+        for node in order:
             if id(node) in self.inputs:
                 self.names[id(node)] = self.inputs[id(node)]
                 continue
@@ -144,12 +171,15 @@ class _Writer:
                 raise ValueError(f"the program has no input for {node}")
             name = f"v{len(self.names)}"
             expression = EMITTERS[node.op](self, node, [self.names[id(a)] for a in node.args])
+            for line, varying in self.pending:
+                (body if varying else static).append(line)
+            self.pending.clear()
             if any(id(arg) in self.varying for arg in node.args):
                 self.varying.add(id(node))
                 body.append(f"{name} = {expression}")
             else:
                 static.append(f"{name} = {expression}")
-                self.static_nodes.append(node)
+                self.static_names.append(name)
             self.names[id(node)] = name
         return static, body
 
@@ -174,14 +204,44 @@ def _aligned(name: str, arg: Node, rank: int) -> str:
 
 
 def _map(writer: _Writer, node: Node, names: list[str]) -> str:
-    rank = len(node.shape)
-    aligned = [_aligned(name, arg, rank) for name, arg in zip(names, node.args, strict=True)]
+    """The template as numpy code; a function call that other maps of the program make on
+    the same values (sigmoid(z) in two backward terms) is computed once, on a line of its
+    own, and used by name."""
+    template, rank = node.attrs[0], len(node.shape)
+    arguments = list(zip(names, node.args, strict=True))
+    replaced: dict[sp.Basic, sp.Symbol] = {}
+    for call in _shareable_calls(template):
+        key = _call_key(call, node)
+        if writer.call_counts.get(key, 0) < 2:
+            continue
+        if key not in writer.shared_calls:
+            writer.shared_calls[key] = writer.emit_call(call, node)
+        shared_name, shared_node = writer.shared_calls[key]
+        replaced[call] = sp.Symbol(f"X{len(arguments)}", real=True)
+        arguments.append((shared_name, shared_node))
+    return _printed(writer, template.xreplace(replaced), arguments, rank)
+
+
+def _printed(writer: _Writer, template: sp.Expr, arguments: list[tuple[str, Node]],
+             rank: int) -> str:
+    aligned = [_aligned(name, arg, rank) for name, arg in arguments]
     renamed = {symbol: sp.Symbol(f"__A{i}__", real=True)
-               for i, symbol in enumerate(symbols(len(names)))}
-    text = writer.printer.doprint(node.attrs[0].xreplace(renamed))
+               for i, symbol in enumerate(symbols(len(arguments)))}
+    text = writer.printer.doprint(template.xreplace(renamed))
     for i, expression in enumerate(aligned):
         text = text.replace(f"__A{i}__", f"({expression})" if "(" in expression else expression)
     return text
+
+
+def _shareable_calls(template: sp.Expr) -> list[sp.Basic]:
+    """Function calls of the template whose arguments are its plain arguments (sigmoid(X1))."""
+    return [call for call in sp.preorder_traversal(template) if isinstance(call, sp.Function)
+            and call.args and all(isinstance(a, sp.Symbol) and a.name[:1] == "X"
+                                  for a in call.args)]
+
+
+def _call_key(call: sp.Basic, node: Node) -> tuple[Any, ...]:
+    return (call.func, tuple(id(node.args[int(a.name[1:])]) for a in call.args))
 
 
 def _contract(writer: _Writer, node: Node, names: list[str]) -> str:

@@ -16,12 +16,18 @@ def as_matrix_product(a: str, b: str, a_sub: str, b_sub: str, out: str) -> str |
             or len(inner) > 1 or len(a_sub) != len(a_keep) + len(inner)
             or len(b_sub) != len(b_keep) + len(inner)):
         return None
-    if list(out) != a_keep + b_keep:
-        # (A @ B).T is B.T @ A.T: the same product, written so the result is C-ordered
-        a, b, a_sub, b_sub, a_keep, b_keep = b, a, b_sub, a_sub, b_keep, a_keep
-    left = a if list(a_sub) == a_keep + inner else _transposed(a)
-    right = b if list(b_sub) == inner + b_keep else _transposed(b)
-    return f"({left} @ {right})" if inner else f"multiply.outer({left}, {right})"
+    forms = []
+    # (A @ B).T is B.T @ A.T: either order whose result is in the output's axis order, with
+    # as few transposed operands as possible (a product of C-ordered arrays is fastest)
+    for (x, x_sub, x_keep), (y, y_sub, y_keep) in (((a, a_sub, a_keep), (b, b_sub, b_keep)),
+                                                   ((b, b_sub, b_keep), (a, a_sub, a_keep))):
+        if list(out) != x_keep + y_keep:
+            continue
+        left = x if list(x_sub) == x_keep + inner else _transposed(x)
+        right = y if list(y_sub) == inner + y_keep else _transposed(y)
+        product = f"({left} @ {right})" if inner else f"multiply.outer({left}, {right})"
+        forms.append((product.count(".T"), product))
+    return min(forms)[1]
 
 
 def _transposed(name: str) -> str:

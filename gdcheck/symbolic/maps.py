@@ -56,11 +56,13 @@ def partial(template: sp.Expr, index: int) -> sp.Expr:
     return derivative.xreplace({template: OUT})
 
 
-def simplified_map(graph: Graph, template: sp.Expr, args: tuple[Node, ...]) -> Node:
+def simplified_map(graph: Graph, template: sp.Expr, args: tuple[Node, ...],
+                   stable: bool = True) -> Node:
     """A map node of `template` over `args`, with literals folded in and stable merges."""
     shape = broadcast_shapes(*(arg.shape for arg in args)) if args else ()
     template = _fold_scalar_literals(template, args)
-    template, args = _merge_for_stability(template, args)
+    if stable:
+        template, args = _merge_for_stability(template, args)
     template, args = _unused_removed(template, args)
     if not args:
         result = graph.literal(float(template))

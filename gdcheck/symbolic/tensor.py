@@ -107,11 +107,12 @@ class Graph:
 
     # -- elementwise
 
-    def map(self, template: sp.Expr, args: tuple[Node, ...]) -> Node:
-        """The elementwise `template` (of X0, X1, ...) of `args`, broadcast."""
+    def map(self, template: sp.Expr, args: tuple[Node, ...], stable: bool = True) -> Node:
+        """The elementwise `template` (of X0, X1, ...) of `args`, broadcast (`stable`: merge
+        argument maps where a stabler form applies; the forward pass wants it)."""
         from .maps import simplified_map  # maps.py builds on this module
 
-        return simplified_map(self, template, args)
+        return simplified_map(self, template, args, stable)
 
     def raw_map(self, template: sp.Expr, args: tuple[Node, ...]) -> Node:
         shape = broadcast_shapes(*(arg.shape for arg in args)) if args else ()
