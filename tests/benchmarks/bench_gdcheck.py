@@ -371,21 +371,29 @@ def measure(functions: dict[str, Callable[[], Any]], repeats: int,
         numbers[label] = max(1, int(min_time / max(time.perf_counter() - start, 1e-9)))
     cpu: dict[str, list[float]] = {label: [] for label in functions}
     wall: dict[str, list[float]] = {label: [] for label in functions}
+    system = dict.fromkeys(functions, 0.0)     # kernel CPU seconds (page faults, mostly)
+    faults = dict.fromkeys(functions, 0)       # minor page faults
     labels = list(functions)
     for repeat in range(repeats):
         shift = repeat % len(labels)
         for label in labels[shift:] + labels[:shift]:
             function, number = functions[label], numbers[label]
             gc.collect()
+            usage = resource.getrusage(resource.RUSAGE_SELF)
             wall_start, cpu_start = time.perf_counter(), time.process_time()
             for _ in range(number):
                 function()
             cpu[label].append((time.process_time() - cpu_start) / number)
             wall[label].append((time.perf_counter() - wall_start) / number)
+            after = resource.getrusage(resource.RUSAGE_SELF)
+            system[label] += after.ru_stime - usage.ru_stime
+            faults[label] += after.ru_minflt - usage.ru_minflt
     return {label: {"median_s": statistics.median(cpu[label]), "min_s": min(cpu[label]),
                     "max_s": max(cpu[label]), "wall_median_s": statistics.median(wall[label]),
                     "calls_per_repeat": numbers[label], "repeats": repeats,
-                    "cpu_per_wall": sum(cpu[label]) / sum(wall[label])}
+                    "cpu_per_wall": sum(cpu[label]) / sum(wall[label]),
+                    "system_share": system[label] / max(sum(cpu[label]) * numbers[label], 1e-12),
+                    "page_faults_per_call": faults[label] / (numbers[label] * repeats)}
             for label in functions}
 
 
@@ -680,13 +688,19 @@ WORKERS = {"gradient": work_gradient, "onetime": work_one_time, "hvp": work_hvp,
            "dense_hessian": work_dense_hessian, "memory": work_memory, "nested": work_nested}
 
 
+# With --malloc-tuned, glibc malloc keeps freed memory instead of returning it to the system.
+TUNED_MALLOC = {"MALLOC_MMAP_THRESHOLD_": str(2**28), "MALLOC_TRIM_THRESHOLD_": str(2**28)}
+WORKER_ENVIRONMENT: dict[str, str] = {}
+
+
 def run_worker(job: dict[str, Any], timeout: float) -> dict[str, Any]:
     """Run one job in a fresh interpreter; {"error": ...} on a timeout or a crash."""
     command = [sys.executable, str(Path(__file__).resolve()), "--worker", json.dumps(job)]
     start = time.perf_counter()
     try:
         completed = subprocess.run(command, stdout=subprocess.PIPE, stderr=None, text=True,
-                                   timeout=timeout, cwd=ROOT)
+                                   timeout=timeout, cwd=ROOT,
+                                   env={**os.environ, **WORKER_ENVIRONMENT})
     except subprocess.TimeoutExpired:
         return {"error": f"timed out after {timeout:g} s"}
     lines = [line for line in completed.stdout.splitlines() if line.startswith(RESULT_MARKER)]
@@ -767,6 +781,31 @@ def cell(row: dict[str, Any], label: str) -> tuple[str, str]:
     return flagged(entry), "—" if ratio is None else f"{ratio:.2f}×"
 
 
+def share_warnings(shares: dict[str, float], kernel: dict[str, float]) -> list[str]:
+    """Warnings for timings whose CPU time / wall time shows extra threads or a busy core,
+    or that spent much of their CPU time in the kernel."""
+    out = []
+    heavy = [f"{key} {share:.0%}" for key, share in kernel.items() if share > 0.2]
+    if heavy:
+        out += ["Note: more than 20% of the CPU time spent in the kernel, mostly page faults: "
+                "large temporaries freed at the end of a call go back to the system and the "
+                "next call faults them in again (for the numpy-based contenders "
+                "`--malloc-tuned` keeps them in the process): " + ", ".join(heavy), ""]
+    busy = [f"{key} {share:.2f}" for key, share in shares.items() if share > 1.3]
+    starved = [f"{key} {share:.2f}" for key, share in shares.items() if share < 0.9]
+    if busy:
+        out += [f"Warning: CPU time / wall time above 1.3 (more than one thread busy): "
+                f"{', '.join(busy)}", ""]
+    if starved:
+        out += [f"Warning: CPU time / wall time below 0.9 (the process did not get a whole "
+                f"core; other load on the machine): {', '.join(starved)}", ""]
+    return out
+
+
+def met(value: float, target: float) -> str:
+    return "met" if value <= target else "**missed**"
+
+
 def report(results: dict[str, Any]) -> str:
     out = []
     m = results["machine"]
@@ -779,7 +818,12 @@ def report(results: dict[str, Any]) -> str:
             "torch.set_num_threads(1), XLA single-threaded",
             f"- {results['settings']['repeats']} repeats per median "
             f"({'quick' if results['settings']['quick'] else 'full'} run), each repeat at least "
-            f"{results['settings']['min_time']:g} s of calls",
+            f"{results['settings']['min_time']:g} s of calls; medians of process CPU time, "
+            "contenders alternating",
+            "- memory allocator: glibc malloc "
+            + ("tuned to keep freed memory (MALLOC_MMAP_THRESHOLD_ = MALLOC_TRIM_THRESHOLD_ "
+               "= 256 MiB, `--malloc-tuned`)" if results["settings"].get("malloc_tuned")
+               else "with its default settings"),
             f"- load average before / after the run: "
             f"{', '.join(f'{x:.1f}' for x in m['load_average'])} / "
             f"{', '.join(f'{x:.1f}' for x in results['load_average_after'])}", ""]
@@ -787,19 +831,20 @@ def report(results: dict[str, Any]) -> str:
         out += ["Warning: the machine was busy with other work (load average above half the "
                 "cores): timings are noisy and slower than on an idle machine.", ""]
     if "gradient" in results:
-        out += ["## Gradient evaluation (median ms per call; ratio to hand-written numpy)", "",
+        out += ["## Gradient evaluation (median CPU ms per call; ratio to hand-written numpy)",
+                "",
                 "| case | P | n | gdcheck ms | numpy ms | ratio | torch ms | torch ratio "
                 "| jax ms | jax ratio |",
                 "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for name, row in results["gradient"].items():
             if "error" in row:
-                out.append(f"| {name} | {parameter_count(CASES[name])} | {CASES[name]['n']:,} "
+                out.append(f"| {name} | {parameter_count(CASES[name]):,} | {CASES[name]['n']:,} "
                            f"| {row['error']} | | | | | | |")
                 continue
             g, g_ratio = cell(row, "gdcheck")
             t, t_ratio = cell(row, "torch")
             j, j_ratio = cell(row, "jax")
-            out.append(f"| {name} | {row['P']} | {row['n']:,} | {g} | "
+            out.append(f"| {name} | {row['P']:,} | {row['n']:,} | {g} | "
                        f"{flagged(row['numpy'])} | {g_ratio} | {t} | {t_ratio} | {j} | "
                        f"{j_ratio} |")
         errors = [f"{name}: " + ", ".join(f"{label} {row[label]['relative_error']:.1e}"
@@ -808,33 +853,86 @@ def report(results: dict[str, Any]) -> str:
                   for name, row in results["gradient"].items() if "error" not in row]
         out += ["", f"Agreement with gdcheck (max abs difference / max |gradient|, must be "
                 f"≤ {AGREEMENT:g}): " + "; ".join(errors), ""]
-        shares = {f"{name} {label}": row[label]["cpu_per_wall"]
-                  for name, row in results["gradient"].items() if "error" not in row
-                  for label in ("gdcheck", "numpy", "torch", "jax") if "cpu_per_wall" in
-                  row.get(label, {})}
-        busy = [f"{key} {share:.2f}" for key, share in shares.items() if share > 1.3]
-        starved = [f"{key} {share:.2f}" for key, share in shares.items() if share < 0.9]
-        if busy:
-            out += [f"Warning: CPU time / wall time above 1.3 (more than one thread busy): "
-                    f"{', '.join(busy)}", ""]
-        if starved:
-            out += [f"Warning: CPU time / wall time below 0.9 (the process did not get a whole "
-                    f"core; other load on the machine): {', '.join(starved)}", ""]
+        entries = {f"{name} {label}": row[label]
+                   for name, row in results["gradient"].items() if "error" not in row
+                   for label in ("gdcheck", "numpy", "torch", "jax")
+                   if "cpu_per_wall" in row.get(label, {})}
+        out += share_warnings({key: e["cpu_per_wall"] for key, e in entries.items()},
+                              {key: e["system_share"] for key, e in entries.items()})
     if "onetime" in results:
-        out += ["## One-time cost (fresh process; seconds)", "",
-                "| network | P | n | load | derive | compile (incl. derive) | first gradient "
-                "(lambdify) | total | next gradient | peak RSS MiB |",
-                "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        out += ["## One-time cost (fresh process; wall seconds)", "",
+                "| network | P | n | imports | load | graph | data + Problem | reverse pass "
+                "| codegen | first evaluation | total | total − evaluation | next gradient "
+                "| peak RSS MiB |",
+                "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        targets = []
         for name, row in results["onetime"].items():
             if "error" in row:
                 out.append(f"| {name} | {row['P']:,} | {row['n']:,} | {row['error']} "
-                           "| | | | | | |")
+                           "| | | | | | | | | | |")
                 continue
-            out.append(f"| {name} | {row['P']:,} | {row['n']:,} | {secs(row['load_s'])} | "
-                       f"{secs(row['derive_s'])} | {secs(row['compile_s'])} | "
-                       f"{secs(row['first_gradient_s'])} | {secs(row['total_s'])} | "
+            setup = row["total_s"] - row["evaluation_s"]
+            out.append(f"| {name} | {row['P']:,} | {row['n']:,} | {secs(row['import_s'])} | "
+                       f"{secs(row['load_s'])} | {secs(row['graph_s'])} | "
+                       f"{secs(row['data_s'])} | {secs(row['reverse_s'])} | "
+                       f"{secs(row['codegen_s'])} | {secs(row['evaluation_s'])} | "
+                       f"**{secs(row['total_s'])}** | {secs(setup)} | "
                        f"{secs(row['second_gradient_s'])} | {row['peak_rss_mb']:,.0f} |")
+            if name in ONE_TIME_TARGETS:
+                targets.append(f"{name} {row['total_s']:.2f} s (≤ {ONE_TIME_TARGETS[name]:g} s: "
+                               f"{met(row['total_s'], ONE_TIME_TARGETS[name])})")
         out.append("")
+        if targets:
+            out += ["Targets, total: " + "; ".join(targets), ""]
+    if "hessian" in results:
+        section = results["hessian"]
+        out += ["## Hessian-vector product (median CPU ms per call)", "",
+                "| case | P | n | gradient ms | hessian_vector ms | ratio (target "
+                f"≤ {HVP_TARGET:g}×) | first hessian_vector s | jax grad ms | jax hvp ms "
+                "| jax ratio | vs. central differences | vs. jax |",
+                "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        entries: dict[str, dict[str, Any]] = {}
+        for name, row in section["hvp"].items():
+            if "error" in row:
+                out.append(f"| {name} | {parameter_count(CASES[name]):,} | {CASES[name]['n']:,} "
+                           f"| {row['error']} | | | | | | | | |")
+                continue
+            t = row["timings"]
+            entries.update({f"{name} {label}": entry for label, entry in t.items()})
+            ratio = t["gdcheck hvp"]["median_s"] / t["gdcheck gradient"]["median_s"]
+            jax_cells = ["—", "not installed", "—"]
+            if "jax hvp" in t:
+                jax_cells = [ms(t["jax gradient"]["median_s"]), ms(t["jax hvp"]["median_s"]),
+                             f"{t['jax hvp']['median_s'] / t['jax gradient']['median_s']:.2f}×"]
+            flag = "" if row["agrees"] else " MISMATCH"
+            out.append(f"| {name} | {row['P']:,} | {row['n']:,} | "
+                       f"{ms(t['gdcheck gradient']['median_s'])} | "
+                       f"{ms(t['gdcheck hvp']['median_s'])}{flag} | {ratio:.2f}× "
+                       f"({met(ratio, HVP_TARGET)}) | {secs(row['one_time']['first_hvp_s'])} | "
+                       f"{' | '.join(jax_cells)} | "
+                       f"{row['fd_error']:.1e} | "
+                       f"{'—' if 'jax_error' not in row else format(row['jax_error'], '.1e')} |")
+        out.append("")
+        row = section["dense"]
+        out += [f"Dense `Problem.hessian(θ)`, tanh network d = {DENSE_HESSIAN['d']}, "
+                f"h = {DENSE_HESSIAN['h']} ({parameter_count(DENSE_HESSIAN):,} parameters), "
+                f"n = {DENSE_HESSIAN['n']:,}, squared error:", ""]
+        if "error" in row:
+            out += [f"- {row['error']}", ""]
+        else:
+            t = row["timings"]
+            entries.update({f"dense {label}": entry for label, entry in t.items()})
+            median = t["gdcheck hessian"]["median_s"]
+            jax_text = (f"; `jax.jit(jax.hessian)` {secs(t['jax hessian']['median_s'])} s, "
+                        f"agreement {row['jax_error']:.1e}" if "jax hessian" in t else
+                        "; jax not installed")
+            out += [f"- median {median:.2f} s CPU (target < {DENSE_HESSIAN_TARGET:g} s: "
+                    f"{met(median, DENSE_HESSIAN_TARGET)}); the first call, with the code "
+                    f"generation of the Hessian-vector product, {row['first_hessian_s']:.2f} s "
+                    f"wall{jax_text}; H·v vs. `hessian_vector`: {row['hvp_error']:.1e}"
+                    f"{'' if row['agrees'] else ' MISMATCH'}", ""]
+        out += share_warnings({key: e["cpu_per_wall"] for key, e in entries.items()},
+                              {key: e["system_share"] for key, e in entries.items()})
     if "memory" in results:
         row = results["memory"]
         out += [f"## Memory: one gradient, logistic d = {MEMORY['d']}, n = {MEMORY['n']:,}", ""]
@@ -842,18 +940,20 @@ def report(results: dict[str, Any]) -> str:
             out += [f"- {row['error']}", ""]
         else:
             data = row["data_mb"]
+            share = row["gdcheck_gradient_peak_mb"] / data
             out += ["| what | MiB | × data |", "|---|---:|---:|",
                     f"| the data (x and y, float64) | {data:,.0f} | 1.00 |",
                     f"| gdcheck gradient peak (above what was allocated before the call) | "
-                    f"{row['gdcheck_gradient_peak_mb']:,.0f} | "
-                    f"{row['gdcheck_gradient_peak_mb'] / data:.2f} |",
+                    f"{row['gdcheck_gradient_peak_mb']:,.0f} | {share:.2f} |",
                     f"| hand-written numpy gradient peak | {row['numpy_gradient_peak_mb']:,.0f} "
                     f"| {row['numpy_gradient_peak_mb'] / data:.2f} |",
-                    f"| kept by the compiled Problem (loaded data, columns, expressions) | "
+                    f"| kept by the compiled Problem (loaded data, columns, graph) | "
                     f"{row['problem_retained_mb']:,.0f} | "
                     f"{row['problem_retained_mb'] / data:.2f} |",
                     f"| peak RSS of the whole process | {row['peak_rss_mb']:,.0f} | "
-                    f"{row['peak_rss_mb'] / data:.2f} |", ""]
+                    f"{row['peak_rss_mb'] / data:.2f} |", "",
+                    f"Target: gradient peak below {MEMORY_TARGET:g}× the data: "
+                    f"{'met' if share < MEMORY_TARGET else '**missed**'}.", ""]
     if "verify" in results:
         row = results["verify"]
         out += ["## `gdcheck verify specs/`", ""]
@@ -864,9 +964,10 @@ def report(results: dict[str, Any]) -> str:
         row = results["nested"]
         out += [f"## Nested tanh, {NESTED_DEPTH} deep", ""]
         out += [f"- {row['error']}" if "error" in row else
-                f"- load {secs(row['load_s'])} s, compile {secs(row['compile_s'])} s "
-                f"(derive {secs(row['derive_s'])} s), first gradient "
-                f"{secs(row['first_gradient_s'])} s; total {secs(row['total_s'])} s; "
+                f"- imports {secs(row['import_s'])} s, load {secs(row['load_s'])} s, compile "
+                f"{secs(row['compile_s'])} s (graph {secs(row['graph_s'])} s), first gradient "
+                f"{secs(row['first_gradient_s'])} s (reverse pass {secs(row['reverse_s'])} s, "
+                f"codegen {secs(row['codegen_s'])} s); total {secs(row['total_s'])} s; "
                 f"gradient vs. chain rule by hand: {row['relative_error']:.1e} relative", ""]
     return "\n".join(out)
 
@@ -887,8 +988,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--specs", type=Path, default=ROOT / "specs",
                         help="folder for `gdcheck verify` (default the bundled specs/)")
     parser.add_argument("--json", type=Path, metavar="FILE", help="also save the results as JSON")
+    parser.add_argument("--malloc-tuned", action="store_true",
+                        help="run the workers with glibc malloc keeping freed memory "
+                             "(MALLOC_MMAP_THRESHOLD_ = MALLOC_TRIM_THRESHOLD_ = 256 MiB)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.malloc_tuned:
+        WORKER_ENVIRONMENT.update(TUNED_MALLOC)
 
     if args.worker:
         job = json.loads(args.worker)
@@ -898,7 +1004,8 @@ def main(argv: list[str] | None = None) -> int:
     repeats = args.repeats or (3 if args.quick else 7)
     min_time = 0.05 if args.quick else 0.2
     results: dict[str, Any] = {"machine": machine(), "settings": {
-        "quick": args.quick, "repeats": repeats, "min_time": min_time, "timeout": args.timeout}}
+        "quick": args.quick, "repeats": repeats, "min_time": min_time, "timeout": args.timeout,
+        "malloc_tuned": args.malloc_tuned}}
 
     def progress(message: str) -> None:
         print(f"[bench] {message}", file=sys.stderr, flush=True)
@@ -913,12 +1020,24 @@ def main(argv: list[str] | None = None) -> int:
     if "onetime" in args.sections:
         results["onetime"] = {}
         for case in ONE_TIME:
-            name = f"tanh d={case['d']}, h={case['h']}"
-            progress(f"one-time cost: {name} ({parameter_count(case)} parameters)")
+            name = case_name(case)
+            progress(f"one-time cost: {name} ({parameter_count(case):,} parameters)")
             row = run_worker({"section": "onetime", "case": case}, args.timeout)
             row.setdefault("P", parameter_count(case))
             row.setdefault("n", case["n"])
             results["onetime"][name] = row
+    if "hessian" in args.sections:
+        results["hessian"] = {"hvp": {}}
+        for name in HVP_CASES:
+            progress(f"Hessian-vector product: {name}")
+            results["hessian"]["hvp"][name] = run_worker(
+                {"section": "hvp", "name": name, "case": CASES[name], "repeats": repeats,
+                 "min_time": min_time}, args.timeout)
+        progress(f"dense Hessian: {case_name(DENSE_HESSIAN)} "
+                 f"({parameter_count(DENSE_HESSIAN):,} parameters)")
+        results["hessian"]["dense"] = run_worker(
+            {"section": "dense_hessian", "case": DENSE_HESSIAN, "repeats": repeats,
+             "min_time": min_time}, args.timeout)
     if "memory" in args.sections:
         progress(f"memory: logistic d={MEMORY['d']}, n={MEMORY['n']:,}")
         results["memory"] = run_worker({"section": "memory", "case": MEMORY}, args.timeout)
@@ -937,6 +1056,9 @@ def main(argv: list[str] | None = None) -> int:
     mismatched = any(not entry.get("agrees", True)
                      for row in results.get("gradient", {}).values()
                      for entry in row.values() if isinstance(entry, dict))
+    hessian = results.get("hessian", {})
+    mismatched |= any(not row.get("agrees", True)
+                      for row in [*hessian.get("hvp", {}).values(), hessian.get("dense", {})])
     mismatched |= results.get("nested", {}).get("relative_error", 0.0) > AGREEMENT
     return 1 if mismatched else 0
 
