@@ -34,21 +34,10 @@ def _map(graph: Graph, node: Node, g: Node) -> list[tuple[int, Node]]:
         local = partial(template, i)
         if local == 0:
             continue
-        product = _shared_form(names[0] * local.xreplace({**moved, OUT: names[count + 1]}))
+        product = names[0] * local.xreplace({**moved, OUT: names[count + 1]})
         value = graph.map(product, (g, *node.args, node), stable=False)
         sent.append((i, graph.sum_to(value, arg.shape, arg.sampled)))
     return sent
-
-
-def _shared_form(template: sp.Expr) -> sp.Expr:
-    """A backward term with sigmoid(-u) written 1 - sigmoid(u): the forward pass keeps the
-    stable form, and the backward terms of a logistic loss then share one sigmoid(u); the
-    difference is below 1e-16 in absolute terms."""
-    from .elementwise import Sigmoid
-
-    return template.replace(
-        lambda e: isinstance(e, Sigmoid) and e.args[0].could_extract_minus_sign(),
-        lambda e: 1 - Sigmoid(-e.args[0]))
 
 
 def _contract(graph: Graph, node: Node, g: Node) -> list[tuple[int, Node]]:

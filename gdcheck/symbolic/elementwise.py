@@ -118,7 +118,7 @@ class Sigmoid(CustomFunction, Elementwise):
     mpmath = staticmethod(lambda x: 1 / (1 + mpmath.exp(-x)))
 
     def fdiff(self, argindex: int = 1) -> sp.Expr:
-        return self * (1 - self)
+        return self * Sigmoid(-self.args[0])   # not 1 - self: that cancels where self ≈ 1
 
 
 class Softplus(CustomFunction, Elementwise):

@@ -13,11 +13,12 @@ SPECS = Path(__file__).resolve().parents[2] / "specs"
 def test_derive_prints_the_logistic_gradient_readably(capsys):
     assert main(["derive", str(SPECS / "logistic.yaml"), "--scalar"]) == 0
     out = capsys.readouterr().out
-    assert "u0 = sigmoid(b + w[0]*x[0] + w[1]*x[1])" in out
-    # dL/db of the mean cross-entropy is mean(p - y), here (1 - y)p - y(1 - p): no 1/p left
-    assert "u1 = -u0*(-1 + y) - y*(1 - u0)" in out
-    assert "dL/db = mean_i(u1)" in out
-    assert "dL/dw[0] = 2*lam*w[0] + mean_i(u1*x[0])" in out
+    assert "u0 = b + w[0]*x[0] + w[1]*x[1]" in out and "u1 = sigmoid(u0)" in out
+    # dL/db of the mean cross-entropy is mean(p - y), here (1 - y)p - y(1 - p) with
+    # 1 - p = sigmoid(-u0) kept exact: no 1/p left
+    assert "u2 = -u1*(-1 + y) - y*sigmoid(-u0)" in out
+    assert "dL/db = mean_i(u2)" in out
+    assert "dL/dw[0] = 2*lam*w[0] + mean_i(u2*x[0])" in out
     gradient = out[out.index("gradient:"):]
     assert "/u" not in gradient and "1/" not in gradient
 
