@@ -22,7 +22,7 @@ import numpy as np
 import sympy as sp
 from sympy.printing.numpy import NumPyPrinter
 
-from ..symbolic.contraction import SAMPLE, as_matrix_product
+from ..symbolic.contraction import as_matrix_product, sampled_subscripts
 from ..symbolic.functions import NUMPY_NAMESPACE
 from ..symbolic.tensor import Node, broadcast_shapes, symbols, topological
 
@@ -245,11 +245,7 @@ def _call_key(call: sp.Basic, node: Node) -> tuple[Any, ...]:
 
 
 def _contract(writer: _Writer, node: Node, names: list[str]) -> str:
-    a, b = node.args
-    a_sub, b_sub, out = node.attrs
-    a_sub = SAMPLE + a_sub if a.sampled else a_sub
-    b_sub = SAMPLE + b_sub if b.sampled else b_sub
-    out = SAMPLE + out if node.sampled else out
+    a_sub, b_sub, out = sampled_subscripts(node)
     matrix = as_matrix_product(names[0], names[1], a_sub, b_sub, out)
     return matrix or f"einsum('{a_sub},{b_sub}->{out}', {names[0]}, {names[1]})"
 

@@ -3,7 +3,17 @@ the form both the generated code and the formulas for people use."""
 
 from __future__ import annotations
 
+from .tensor import Node
+
 SAMPLE = "Z"   # the sample axis' letter in subscripts (the graph's own letters are lowercase)
+
+
+def sampled_subscripts(node: Node) -> tuple[str, str, str]:
+    """A contract node's subscripts with the sample axis written where a value has it."""
+    a, b = node.args
+    a_sub, b_sub, out = node.attrs
+    return (SAMPLE + a_sub if a.sampled else a_sub, SAMPLE + b_sub if b.sampled else b_sub,
+            SAMPLE + out if node.sampled else out)
 
 
 def as_matrix_product(a: str, b: str, a_sub: str, b_sub: str, out: str) -> str | None:

@@ -45,16 +45,15 @@ class GraphObjective:
 
     def _objective(self) -> Node:
         spec, x0, x1 = self.spec, *symbols(2)
-        constants = dict(spec.constants)
+        constants, reasons = dict(spec.constants), placement_reasons(spec)
         self.penalty: Node | None = None
         if spec.penalty is not None:
             self.penalty = self._scalar(spec.penalty, parse_graph(
-                self.graph, spec.penalty, dict(self.parameters), constants, _elsewhere(spec)),
-                "penalty")
+                self.graph, spec.penalty, dict(self.parameters), constants, reasons), "penalty")
         if spec.objective is not None:
             self.sample_loss = self._scalar(spec.objective, parse_graph(
-                self.graph, spec.objective, dict(self.parameters), constants,
-                _elsewhere(spec)), "objective")
+                self.graph, spec.objective, dict(self.parameters), constants, reasons),
+                "objective")
             total = self.sample_loss
         else:
             self.sample_loss = self._sample_loss()
@@ -67,7 +66,7 @@ class GraphObjective:
         assert spec.model is not None and spec.loss is not None and spec.target is not None
         inputs = {v.name: self.data[v.name] for v in spec.inputs}
         model = parse_graph(self.graph, spec.model, {**self.parameters, **inputs},
-                            dict(spec.constants), _elsewhere(spec))
+                            dict(spec.constants), placement_reasons(spec))
         target = self.data[spec.target.name]
         if model.shape != target.shape:
             raise ExpressionError(spec.model.location, f"the model has shape "
@@ -127,7 +126,7 @@ class GraphObjective:
         return [name for name, node in self.parameters.items() if id(node) not in reached]
 
 
-def _elsewhere(spec: Spec) -> dict[str, str]:
+def placement_reasons(spec: Spec) -> dict[str, str]:
     """Why a declared name may not appear in model, penalty or objective."""
     reasons = {"y_pred": "y_pred (the model output) may appear only in the loss"}
     for variable in spec.inputs:

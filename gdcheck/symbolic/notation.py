@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 import numpy as np
 import sympy as sp
 
-from .contraction import SAMPLE, as_matrix_product
+from .contraction import SAMPLE, as_matrix_product, sampled_subscripts
 from .derivation import GraphObjective
 from .tensor import Node, symbols, topological
 
@@ -123,11 +123,7 @@ def _map(notation: Notation, node: Node, texts: list[str]) -> str:
 
 
 def _contract(notation: Notation, node: Node, texts: list[str]) -> str:
-    a, b = node.args
-    a_sub, b_sub, out = node.attrs
-    a_sub = SAMPLE + a_sub if a.sampled else a_sub
-    b_sub = SAMPLE + b_sub if b.sampled else b_sub
-    out = SAMPLE + out if node.sampled else out
+    a_sub, b_sub, out = sampled_subscripts(node)
     product = as_matrix_product(_group(texts[0]), _group(texts[1]), a_sub, b_sub, out)
     if product is None:   # the sample axis is n in the formulas, as in "n × d"
         subscripts = f"{a_sub},{b_sub}->{out}".replace(SAMPLE, "n")

@@ -23,7 +23,7 @@ import sympy as sp
 from ..errors import ExpressionError
 from ..spec import Spec, Variable
 from .backward import gradient, hessian_vector
-from .derivation import GraphObjective
+from .derivation import GraphObjective, placement_reasons
 from .expand import expand
 from .expressions import Value, names_used, parse, shape_text, value_of
 from .functions import KINKS, SYMPY_EQUIVALENTS
@@ -186,7 +186,7 @@ def derive(spec: Spec) -> SymbolicObjective:
     constants = {name: value_of(sp.Symbol(name, real=True)) for name in spec.constants}
     constant_values = {sp.Symbol(name, real=True): value for name, value in spec.constants.items()}
     only_params = {**parameters, **constants}
-    not_here = _explanations(spec)
+    not_here = placement_reasons(spec)
     penalty = sp.S.Zero
     if spec.penalty is not None:
         penalty = _scalar(spec.penalty, parse(spec.penalty, only_params, spec.constants,
@@ -220,16 +220,6 @@ def _supervised(spec: Spec, parameters: dict[str, Value], inputs: dict[str, Valu
     loss = _scalar(spec.loss, parse(spec.loss, environment, spec.constants), "loss")
     return SymbolicObjective(spec, parameters, inputs, target, constant_values, loss, penalty,
                              model)
-
-
-def _explanations(spec: Spec) -> dict[str, str]:
-    """Why a declared name may not appear in model, penalty or objective."""
-    reasons = {"y_pred": "y_pred (the model output) may appear only in the loss"}
-    for variable in spec.inputs:
-        reasons[variable.name] = "an input may appear in the model and the loss only"
-    if spec.target is not None:
-        reasons[spec.target.name] = "the target may appear in the loss only"
-    return reasons
 
 
 def _scalar(source: Any, value: Value, what: str) -> sp.Expr:
