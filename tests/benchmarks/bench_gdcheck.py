@@ -306,17 +306,23 @@ def jax_loss(case: dict[str, Any]) -> Callable[..., Any]:
     return loss
 
 
-def jax_gradient(case: dict[str, Any], data: dict[str, np.ndarray]) -> Callable[..., Any]:
+def jax_of(transform_name: str, case: dict[str, Any], data: dict[str, np.ndarray]
+           ) -> Callable[..., Any]:
+    """θ ↦ jax.jit(jax.<transform_name>(loss))(θ, x, y) as numpy: jax.grad or jax.hessian."""
     import jax
     import jax.numpy as jnp
 
-    loss = jax_loss(case)
+    loss = jax_loss(case)   # first: it turns on float64, which the data must come in as
     x, y = jnp.asarray(data["x"]), jnp.asarray(data["y"])
-    compiled = jax.jit(jax.grad(loss))
+    compiled = jax.jit(getattr(jax, transform_name)(loss))
 
-    def gradient(theta: np.ndarray) -> np.ndarray:
+    def evaluate(theta: np.ndarray) -> np.ndarray:
         return np.asarray(compiled(jnp.asarray(theta), x, y))
-    return gradient
+    return evaluate
+
+
+def jax_gradient(case: dict[str, Any], data: dict[str, np.ndarray]) -> Callable[..., Any]:
+    return jax_of("grad", case, data)
 
 
 def jax_hessian_vector(case: dict[str, Any], data: dict[str, np.ndarray]) -> Callable[..., Any]:
@@ -337,16 +343,7 @@ def jax_hessian_vector(case: dict[str, Any], data: dict[str, np.ndarray]) -> Cal
 
 
 def jax_hessian(case: dict[str, Any], data: dict[str, np.ndarray]) -> Callable[..., Any]:
-    import jax
-    import jax.numpy as jnp
-
-    loss = jax_loss(case)
-    x, y = jnp.asarray(data["x"]), jnp.asarray(data["y"])
-    compiled = jax.jit(jax.hessian(loss))
-
-    def hessian(theta: np.ndarray) -> np.ndarray:
-        return np.asarray(compiled(jnp.asarray(theta), x, y))
-    return hessian
+    return jax_of("hessian", case, data)
 
 
 def finite_difference_hvp(gradient: Callable[[np.ndarray], np.ndarray], theta: np.ndarray,
