@@ -47,6 +47,8 @@ MAX_STEPS = 100_000_000          # optimizer.steps
 MAX_EXAMPLES = 100_000           # examples of one check
 MAX_RUNS = 10_000                # convergence runs
 
+MAX_SCALAR_DISPLAY = 1_000       # `derive --scalar` writes out at most this many parameters
+
 # -- data
 PROBABILITY_TOL = 1e-6           # how far a categorical row may sum from 1 (softmax rounding)
 

@@ -16,9 +16,10 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from .. import defaults
 from ..checks.against import import_function
 from ..compiled import compile_spec
-from ..errors import GdcheckError, Location, SpecError
+from ..errors import GdcheckError, Location, SpecError, UsageError
 from ..reports import run_document, write_index, write_junit, write_summary
 from ..results import Outcome, RunTotals
 from ..runner import RunOptions, duplicate_names, run_specs, spec_paths
@@ -121,6 +122,11 @@ def derive_command(arguments: argparse.Namespace, out: TextIO) -> int:
     spec = load(arguments.spec)
     problem = compile_spec(spec)   # loads the data too: a bad data file is an error here
     if arguments.scalar or arguments.inline:
+        if problem.size > defaults.MAX_SCALAR_DISPLAY:
+            raise UsageError(f"--scalar writes every entry's formula out, and {spec.path} has "
+                             f"{problem.size:,} parameters (at most "
+                             f"{defaults.MAX_SCALAR_DISPLAY:,}); the matrix formulas, without "
+                             "--scalar, say the same at any size")
         symbolic = _guarded(spec, lambda spec: problem.symbolic)
         lines = derivation(spec, symbolic, latex=arguments.latex, hessian=arguments.hessian,
                            shared=not arguments.inline)

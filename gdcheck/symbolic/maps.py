@@ -74,9 +74,16 @@ def simplified_map(graph: Graph, template: sp.Expr, args: tuple[Node, ...],
 
 
 def _fold_scalar_literals(template: sp.Expr, args: tuple[Node, ...]) -> sp.Expr:
+    """Numbers written into the template: scalar literals, also broadcast or reshaped (the
+    shape is kept by the caller)."""
     names = symbols(len(args))
-    values = {names[i]: _number(arg.attrs[0][0]) for i, arg in enumerate(args)
-              if arg.op == "literal" and arg.shape == ()}
+    values = {}
+    for i, arg in enumerate(args):
+        inner = arg
+        while inner.op in ("broadcast", "reshape"):   # one number, however it is shaped
+            inner = inner.args[0]
+        if inner.op == "literal" and len(inner.attrs[0]) == 1:
+            values[names[i]] = _number(inner.attrs[0][0])
     return template.xreplace(values) if values else template
 
 

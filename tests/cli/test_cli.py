@@ -84,3 +84,14 @@ def test_failing_examples_fail_on_the_check_they_plant(tmp_path, capsys):
         for line in expected[name]:
             assert line in section, section
         assert "PASS gradient" in section
+
+
+def test_derive_scalar_refuses_a_large_model_and_says_what_to_use(tmp_path, capsys):
+    spec = tmp_path / "wide.yaml"
+    spec.write_text("gdcheck: 1\nname: wide\nparameters: {w: {shape: [40, 30]}}\n"
+                    "objective: sum(w**2)\noptimizer: {method: gd, learning_rate: 0.1, "
+                    "steps: 10}\n")
+    assert main(["derive", str(spec), "--scalar"]) == 2
+    assert "1,200 parameters (at most 1,000)" in capsys.readouterr().err
+    assert main(["derive", str(spec)]) == 0
+    assert "dL/dw = 2*w" in capsys.readouterr().out
