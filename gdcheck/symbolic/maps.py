@@ -60,6 +60,11 @@ def simplified_map(graph: Graph, template: sp.Expr, args: tuple[Node, ...],
                    stable: bool = True) -> Node:
     """A map node of `template` over `args`, with literals folded in and stable merges."""
     shape = broadcast_shapes(*(arg.shape for arg in args)) if args else ()
+    if any(a.op == "to_samples" for a in args) and all(a.op == "to_samples"
+                                                       for a in args if a.sampled):
+        # the same for every sample: computed once, repeated per sample afterwards
+        inner = tuple(a.args[0] if a.op == "to_samples" else a for a in args)
+        return graph.to_samples(simplified_map(graph, template, inner, stable))
     template = _fold_scalar_literals(template, args)
     if stable:
         template, args = _merge_for_stability(template, args)
