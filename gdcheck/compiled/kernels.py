@@ -20,11 +20,26 @@ import numpy as np
 
 from ..symbolic.derivation import GraphObjective
 from ..symbolic.reach import reaches
+from ..symbolic.tensor import Node
 from .columns import DataColumns
 from .layout import ParameterLayout
 from .program import Program
 
 KINK_MARGIN = 2.0  # how far past the first-order reach of a step a kink still counts as crossed
+
+
+def _none(objective: GraphObjective) -> list[Node]:
+    return []
+
+
+# quantity → (the program's outputs, its inputs beyond the parameters)
+QUANTITIES: dict[str, tuple[Callable[[GraphObjective], list[Node]],
+                            Callable[[GraphObjective], list[Node]]]] = {
+    "loss": (lambda o: [o.objective], _none),
+    "gradient": (lambda o: o.gradients, _none),
+    "loss_gradient": (lambda o: [o.objective, *o.gradients], _none),
+    "hvp": (lambda o: o.hessian_vector, lambda o: o.directions),
+}
 
 
 class Kernels:
@@ -35,32 +50,33 @@ class Kernels:
         self.data = data
         self.layout = layout
         self._data_arrays = [data.arrays[name] for name in objective.data]
+        self._programs: dict[tuple[str, bool], Program] = {}
 
     # -- evaluation
 
     def loss(self, theta: np.ndarray) -> Any:
         if theta.ndim == 1:
-            return float(self._run(self._loss, theta)[0])
+            return float(self._run(self.program("loss"), theta)[0])
         if self._batched is not None:
-            values = np.asarray(self._run(self._batched_loss, theta)[0], dtype=float)
+            values = np.asarray(self._run(self.program("loss", True), theta)[0], dtype=float)
             return np.array(np.broadcast_to(values, theta.shape[:1]))
-        return np.array([float(self._run(self._loss, row)[0]) for row in theta])
+        return np.array([float(self._run(self.program("loss"), row)[0]) for row in theta])
 
     def gradient(self, theta: np.ndarray) -> np.ndarray:
         if theta.ndim == 1:
-            return self._flat(self._run(self._gradient, theta), ())
+            return self._flat(self._run(self.program("gradient"), theta), ())
         if self._batched is not None:
-            return self._flat(self._run(self._batched_gradient, theta), theta.shape[:1])
+            return self._flat(self._run(self.program("gradient", True), theta), theta.shape[:1])
         return np.stack([self.gradient(row) for row in theta]) if len(theta) else \
             np.zeros((0, self.layout.size))
 
     def loss_and_gradient(self, theta: np.ndarray) -> tuple[Any, np.ndarray]:
         """Both in one pass (the backward pass reuses the forward values)."""
         if theta.ndim == 1:
-            values = self._run(self._loss_gradient, theta)
+            values = self._run(self.program("loss_gradient"), theta)
             return float(values[0]), self._flat(values[1:], ())
         if self._batched is not None:
-            values = self._run(self._batched_loss_gradient, theta)
+            values = self._run(self.program("loss_gradient", True), theta)
             losses = np.array(np.broadcast_to(np.asarray(values[0], dtype=float),
                                               theta.shape[:1]))
             return losses, self._flat(values[1:], theta.shape[:1])
@@ -73,7 +89,7 @@ class Kernels:
             return np.stack([self.hessian_vector(t, v) for t, v in zip(theta, vector,
                                                                        strict=True)])
         directions = list(self.layout.unpack(vector).values())
-        return self._flat(self._run(self._hvp, theta, directions), ())
+        return self._flat(self._run(self.program("hvp"), theta, directions), ())
 
     def hessian(self, theta: np.ndarray) -> np.ndarray:
         if theta.ndim == 2:
@@ -83,7 +99,7 @@ class Kernels:
         if self._batched is not None and size:
             units = np.eye(size)
             at = np.broadcast_to(theta, (size, size))
-            rows = self._flat(self._run(self._batched_hvp, at,
+            rows = self._flat(self._run(self.program("hvp", True), at,
                                         list(self.layout.unpack(units).values())), (size,))
         else:
             rows = np.stack([self.hessian_vector(theta, e) for e in np.eye(size)]) if size \
@@ -120,46 +136,18 @@ class Kernels:
         spec = self.objective.spec
         return GraphObjective(spec, batched=True) if spec.kind == "objective" else None
 
-    def _program(self, objective: GraphObjective, outputs: Callable[[GraphObjective], list],
-                 extra: Callable[[GraphObjective], list] | None = None) -> Program:
-        inputs = list(objective.parameters.values()) + (extra(objective) if extra else [])
-        return Program(outputs(objective), inputs, list(objective.data.values()))
-
-    @cached_property
-    def _loss(self) -> Program:
-        return self._program(self.objective, lambda o: [o.objective])
-
-    @cached_property
-    def _gradient(self) -> Program:
-        return self._program(self.objective, lambda o: o.gradients)
-
-    @cached_property
-    def _loss_gradient(self) -> Program:
-        return self._program(self.objective, lambda o: [o.objective, *o.gradients])
-
-    @cached_property
-    def _hvp(self) -> Program:
-        return self._program(self.objective, lambda o: o.hessian_vector, lambda o: o.directions)
-
-    @cached_property
-    def _batched_loss(self) -> Program:
-        assert self._batched is not None
-        return self._program(self._batched, lambda o: [o.objective])
-
-    @cached_property
-    def _batched_gradient(self) -> Program:
-        assert self._batched is not None
-        return self._program(self._batched, lambda o: o.gradients)
-
-    @cached_property
-    def _batched_loss_gradient(self) -> Program:
-        assert self._batched is not None
-        return self._program(self._batched, lambda o: [o.objective, *o.gradients])
-
-    @cached_property
-    def _batched_hvp(self) -> Program:
-        assert self._batched is not None
-        return self._program(self._batched, lambda o: o.hessian_vector, lambda o: o.directions)
+    def program(self, quantity: str, batched: bool = False) -> Program:
+        """The compiled program of one of `QUANTITIES` (for the batched graph of a bare
+        objective with `batched`), made on first use and kept."""
+        key = (quantity, batched)
+        if key not in self._programs:
+            objective = self._batched if batched else self.objective
+            assert objective is not None
+            outputs, extra = QUANTITIES[quantity]
+            inputs = list(objective.parameters.values()) + extra(objective)
+            self._programs[key] = Program(outputs(objective), inputs,
+                                          list(objective.data.values()))
+        return self._programs[key]
 
     @cached_property
     def _steps(self) -> list[Any]:
@@ -173,4 +161,6 @@ class Kernels:
         steps = {id(p): s for p, s in zip(objective.parameters.values(), self._steps,
                                           strict=True)}
         bounds = reaches(objective.graph, objective.kinks, steps)
-        return self._program(objective, lambda o: [*o.kinks, *bounds], lambda o: self._steps)
+        return Program([*objective.kinks, *bounds],
+                       list(objective.parameters.values()) + self._steps,
+                       list(objective.data.values()))

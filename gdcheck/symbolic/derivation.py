@@ -39,10 +39,6 @@ class GraphObjective:
         self.model: Node | None = None
         self.objective = self._objective()
 
-    @property
-    def reduction(self) -> str:
-        return self.spec.reduction if self.spec.kind == "supervised" else "sum"
-
     def _objective(self) -> Node:
         spec, x0, x1 = self.spec, *symbols(2)
         constants, reasons = dict(spec.constants), placement_reasons(spec)

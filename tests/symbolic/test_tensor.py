@@ -480,9 +480,9 @@ def test_generated_code_holds_no_user_chosen_name(text: str, tmp_path: Path) -> 
     problem.hessian_vector(theta, theta)
     problem.gradient(np.stack([theta, theta]))
     kernels = problem.kernels
-    sources = [kernels._gradient.source, kernels._loss.source, kernels._hvp.source]
+    sources = [kernels.program(name).source for name in ("gradient", "loss", "hvp")]
     if problem.spec.kind == "objective":
-        sources.append(kernels._batched_gradient.source)
+        sources.append(kernels.program("gradient", batched=True).source)
     assert "def program" in sources[0]   # the code really is what runs
     for source in sources:
         assert "secret" not in source and "y_pred" not in source
