@@ -146,7 +146,7 @@ class Kernels:
             outputs, extra = QUANTITIES[quantity]
             inputs = list(objective.parameters.values()) + extra(objective)
             self._programs[key] = Program(outputs(objective), inputs,
-                                          list(objective.data.values()))
+                                          list(objective.data.values()), buffered=not batched)
         return self._programs[key]
 
     @cached_property
@@ -163,4 +163,4 @@ class Kernels:
         bounds = reaches(objective.graph, objective.kinks, steps)
         return Program([*objective.kinks, *bounds],
                        list(objective.parameters.values()) + self._steps,
-                       list(objective.data.values()))
+                       list(objective.data.values()), buffered=True)

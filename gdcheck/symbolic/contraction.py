@@ -19,6 +19,17 @@ def sampled_subscripts(node: Node) -> tuple[str, str, str]:
 def as_matrix_product(a: str, b: str, a_sub: str, b_sub: str, out: str) -> str | None:
     """The contraction as (transposed) views and one matmul, if no axis is shared by both
     operands and the output, and each group of axes is one axis at most."""
+    operands = matrix_operands(a, b, a_sub, b_sub, out)
+    if operands is None:
+        return None
+    left, right, inner = operands
+    return f"({left} @ {right})" if inner else f"multiply.outer({left}, {right})"
+
+
+def matrix_operands(a: str, b: str, a_sub: str, b_sub: str, out: str
+                    ) -> tuple[str, str, bool] | None:
+    """(left, right, whether an axis is summed) of `as_matrix_product`'s form: left @ right
+    with a summed axis, the outer product of left and right without."""
     a_keep = [c for c in a_sub if c in out and c not in b_sub]
     b_keep = [c for c in b_sub if c in out and c not in a_sub]
     inner = [c for c in a_sub if c in b_sub and c not in out]
@@ -35,8 +46,7 @@ def as_matrix_product(a: str, b: str, a_sub: str, b_sub: str, out: str) -> str |
             continue
         left = x if list(x_sub) == x_keep + inner else _transposed(x)
         right = y if list(y_sub) == inner + y_keep else _transposed(y)
-        product = f"({left} @ {right})" if inner else f"multiply.outer({left}, {right})"
-        forms.append((product.count(".T"), product))
+        forms.append(((left + right).count(".T"), (left, right, bool(inner))))
     return min(forms)[1]
 
 

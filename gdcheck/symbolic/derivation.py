@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 
+import sympy as sp
+
 from ..errors import ExpressionError
 from ..spec import Spec, Text
 from .backward import gradient, hessian_vector
@@ -113,6 +115,10 @@ class GraphObjective:
                 for call in node.attrs[0].atoms(kind):
                     found.extend(self.graph.map(k, node.args) for k in where(*call.args)
                                  if k.free_symbols)
+            # u**p with 0 < p < 1 (sqrt, so norm at the origin) has an infinite slope at u = 0
+            found.extend(self.graph.map(power.base, node.args)
+                         for power in node.attrs[0].atoms(sp.Pow)
+                         if power.exp.is_number and 0 < power.exp < 1 and power.base.free_symbols)
         return list(dict.fromkeys(found))
 
     @cached_property

@@ -23,24 +23,40 @@ from sympy.codegen.cfunctions import expm1, log1p
 from .language import CustomFunction, Elementwise
 
 
-def _sigmoid_numpy(x: Any) -> Any:
-    # exp(-|x|) never overflows, and neither branch cancels: full precision at ±40 and beyond
+def _sigmoid(x: Any, out: Any = None) -> Any:
+    # 1/(1 + e^-x) is exact to a few ulps everywhere: for x < 0 the exponential is large but
+    # exact, and its overflow below -709 gives 1/inf = 0, the right limit. Computed in one
+    # array (`out=` as for a ufunc), not three.
     x = np.asarray(x, dtype=float)
-    small = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1.0 / (1.0 + small), small / (1.0 + small))
+    e = np.negative(x, out=np.empty_like(x) if out is None else out)
+    with np.errstate(over="ignore"):
+        np.exp(e, out=e)
+    e += 1.0
+    return np.reciprocal(e, out=e)
 
 
-try:   # scipy's expit is as exact and about five times faster; scipy is optional
-    from scipy.special import expit as _sigmoid
-except ImportError:   # pragma: no cover - exercised on a plain install
-    _sigmoid = _sigmoid_numpy
-
-
-def _softplus(x: Any) -> Any:
-    # log(1 + e^x) = max(x, 0) + log1p(e^-|x|): no overflow, no cancellation, and about twice
-    # as fast as logaddexp(0, x)
+def _softplus(x: Any, out: Any = None) -> Any:
+    # log(1 + e^x) = max(x, 0) + log1p(e^-|x|): no overflow, no cancellation; in one array
     x = np.asarray(x, dtype=float)
-    return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
+    top = np.maximum(x, 0.0)
+    e = np.abs(x, out=np.empty_like(x) if out is None else out)
+    np.negative(e, out=e)
+    np.exp(e, out=e)
+    np.log1p(e, out=e)
+    e += top
+    return e
+
+
+def _relu(x: Any, out: Any = None) -> Any:
+    return np.maximum(x, 0.0, out=out)
+
+
+def _step(x: Any, out: Any = None) -> Any:
+    return np.heaviside(x, 0.5, out=out)
+
+
+for _helper in (_sigmoid, _softplus, _relu, _step):
+    _helper.accepts_out = True  # type: ignore[attr-defined]  # see compiled/inplace.py
 
 
 def _erf(x: Any) -> Any:
@@ -136,7 +152,7 @@ class Relu(CustomFunction, Elementwise):
     nargs = 1
     spec_name, latex_name = "relu", r"\operatorname{relu}"
     fold = staticmethod(lambda v: max(v, 0.0))
-    numpy = staticmethod(lambda x: np.maximum(x, 0.0))
+    numpy = staticmethod(_relu)
     mpmath = staticmethod(lambda x: max(x, mpmath.mpf(0)))
     kinks = staticmethod(lambda a: [a])
 
@@ -152,7 +168,7 @@ class Step(CustomFunction):
 
     nargs = 1
     spec_name, latex_name, replaces = "step", r"\operatorname{H}", sp.Heaviside
-    numpy = staticmethod(lambda x: np.heaviside(x, 0.5))
+    numpy = staticmethod(_step)
     mpmath = staticmethod(lambda x: mpmath.mpf(1 if x > 0 else 0 if x < 0 else 0.5))
     kinks = staticmethod(lambda a: [a])
 

@@ -538,6 +538,19 @@ def test_no_kink_is_crossed_far_from_zero_with_tiny_steps(function: str,
     assert problem.crosses_kink(theta, np.full(problem.size, 10.0))
 
 
+@pytest.mark.parametrize("objective", ["norm(c)", "sqrt(c**2 + d**2)", "(c**2)**(1/3)"])
+def test_a_root_of_zero_is_a_kink(objective: str, tmp_path: Path) -> None:
+    """norm and sqrt have an infinite slope where their argument is 0 (found by the fuzzer:
+    norm(c) at c = 6e-119 was compared against a difference that straddles the origin)."""
+    path = tmp_path / "root.yaml"
+    path.write_text("gdcheck: 1\nname: root\nparameters: {c: {}, d: {}}\n"
+                    f"objective: {objective} + d**2\n"
+                    "optimizer: {method: gd, learning_rate: 0.1, steps: 10}\n", encoding="utf-8")
+    problem = gdcheck.compile(path)
+    assert problem.crosses_kink(np.array([6e-119, 0.0]), np.full(2, 1e-6))
+    assert not problem.crosses_kink(np.array([1.0, 0.5]), np.full(2, 1e-6))
+
+
 STILL = """\
 gdcheck: 1
 name: still
