@@ -21,7 +21,9 @@ from .errors import (
     DataError,
     ExpressionError,
     GdcheckError,
+    GradientInconclusive,
     GradientMismatch,
+    GradientWarning,
     LimitError,
     SpecError,
     UsageError,
@@ -42,8 +44,9 @@ _LAZY = {
 }
 
 __all__ = [
-    "DataError", "ExpressionError", "GdcheckError", "GradientCheck", "GradientMismatch",
-    "LimitError", "Problem", "Spec", "SpecError", "UsageError", "Verification",
+    "DataError", "ExpressionError", "GdcheckError", "GradientCheck", "GradientInconclusive",
+    "GradientMismatch", "GradientWarning", "LimitError", "Problem", "Spec", "SpecError",
+    "UsageError", "Verification",
     "assert_gradient", "check_gradient", "compare", "compile", "load", "verify",
 ]
 __version__ = "0.1.0"

@@ -93,3 +93,18 @@ class GradientMismatch(GdcheckError, AssertionError):
     """
 
     exit_code = 1
+
+
+class GradientInconclusive(GdcheckError, AssertionError):
+    """No finite difference could decide whether a gradient is right: f's measured noise
+    (or the edge of its domain) allows no check as tight as the tolerance asks.
+
+    The message says which component, the bound reached and what to try (scheme='complex',
+    f in higher precision); `assert_gradient(..., inconclusive="warn")` warns instead.
+    """
+
+    exit_code = 1
+
+
+class GradientWarning(UserWarning):
+    """An inconclusive gradient check let through by `assert_gradient(inconclusive="warn")`."""

@@ -1,48 +1,62 @@
 """Check any gradient function against finite differences of its function.
 
-How it works: `f` is a plain function of one point, so it is called point by
-point, at x moved along one coordinate (or one direction) at a time, and the
-calls are counted. Each component of `grad(x)` must satisfy
-`|g − g_fd| ≤ atol + rtol·|g_fd| + error`, `error` being the difference
-scheme's estimate of its own error: no tolerance depends on the size of x.
-The schemes (the SCHEMES table): `central` (finite_diff's, 4 calls a
-component), `richardson` (finite_diff's Ridders extrapolation, 24),
-`complex` (Im f(x + ih·eᵢ)/h, h = 1e-20: no cancellation, so machine
-precision; 1), and `directional` (25 calls in all; see check_gradient).
+How it works: `f` is a plain function of one point, called point by point and counted.
+The verdict comes from gdcheck's finite-difference oracle (`engine/oracle.py`,
+`engine/verdicts.py`): f's noise is measured at x (Moré–Wild), each coordinate's step is
+chosen from it on a ladder of steps, and component i fails when
+`|gᵢ − g_fdᵢ| > bound + rtol·|gᵢ| + atol`, the bound being what that difference can know
+(truncation plus noise over h). It passes when the bound was tight enough to see an error
+of max(rtol, 1e-3) of the derivative, and is inconclusive otherwise: no finite difference
+can decide there, and the check says why. Above 200 components, random directions are
+checked instead of every coordinate, and a failing one is localised by bisection.
+
+The schemes (`scheme=`): "central" (the ladder; where it is inconclusive, Richardson
+extrapolation, then the complex step if f accepts complex input), "richardson", "complex"
+(Im f(x + ih·eᵢ)/h with h = 1e-20: no cancellation, machine precision; f must carry
+complex numbers through) and "directional" (random directions whatever the size of x).
 """
 
 from __future__ import annotations
 
-import dataclasses
+import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from math import inf
 from numbers import Integral, Real
+from typing import Any
 
 import numpy as np
 
 from . import defaults
-from .engine import finite_diff
-from .engine.schemes import (
-    SCHEME_NAMES,
-    SCHEMES,
-    PointFunction,
-    describe_value,
-    directional_derivative,
+from .engine.oracle import EPSILON, Estimate, judge
+from .engine.schemes import COMPLEX_STEP, SCHEME_NAMES, PointFunction, describe_value
+from .engine.verdicts import DIRECTIONAL_ABOVE, GradientVerdict, verify_gradient
+from .errors import (
+    GradientInconclusive,
+    GradientMismatch,
+    GradientWarning,
+    UsageError,
+    did_you_mean,
 )
-from .errors import GradientMismatch, UsageError, did_you_mean
+
+INCONCLUSIVE_CHOICES = ("raise", "warn")
+COMPLEX_TRUNCATION = 1e-30   # the complex step's h²·|f‴|/6 for |f‴| up to 6e10
+COMPLEX_ZERO = 1e-27         # below this a derivative counts as 0 for the complex step
 
 
 @dataclass(frozen=True, eq=False)
 class GradientCheck:
     """The outcome of `check_gradient`; `str()` reads it out.
 
-    `analytic` is grad(x); `numeric`, `abs_error`, `rel_error`, `tolerance`,
-    `error_estimate` the difference side, all of x's shape (0-d for a passed
-    directional check). `worst` indexes x at the component furthest beyond (or
-    nearest) its tolerance; None if none differs or none was compared.
-    `directional`: (analytic, numeric) derivative along the unit `direction`;
-    `fallback`: it disagreed, so central differences compared every component.
+    `verdict` is "pass", "fail" or "inconclusive" (`reason` says why when it is not a
+    pass); `passed` is True only for "pass". `analytic` is grad(x); `numeric`,
+    `abs_error`, `rel_error`, `tolerance` and `error_estimate` (the difference's bound)
+    the difference side per component, all of x's shape (NaN where a component was not
+    differenced on its own, as in the directional mode). `worst` indexes x at the
+    component that failed (or is furthest from passing); None if none was singled out.
+    `directional`: (analytic, numeric) derivative along the first random unit
+    `direction` checked (directional mode); `fallback`: a direction failed, and bisection
+    named the component. `noise` is f's measured noise at x.
     """
 
     passed: bool
@@ -60,19 +74,29 @@ class GradientCheck:
     direction: np.ndarray | None = None
     directional: tuple[float, float] | None = None
     fallback: bool = False
+    verdict: str = "pass"
+    reason: str | None = None
+    noise: float = float("nan")
+    directions: list = field(default_factory=list)
 
     def summary(self) -> str:
-        calls = f"{self.evaluations} evaluations of f"
-        prefix = "" if self.directional is None else f"{self._directional_text()}; "
-        if self.directional is not None and not self.fallback:
-            return prefix + calls
-        scheme, size = "central" if self.fallback else self.scheme, self.analytic.size
-        if self.passed:
-            nearest = "" if self.worst is None else f"; nearest its tolerance {self._worst_text()}"
-            every = "its 1 component" if size == 1 else f"all {size} components"
-            return f"{prefix}gradient matches {scheme} differences at {every}{nearest}; {calls}"
-        return (f"{prefix}{self._worst_text()}; {int(np.sum(self.disagreeing))} of {size} "
-                f"components disagree with {scheme} differences; {calls}")
+        calls = f"{self.evaluations} evaluations of f ({self.scheme})"
+        if self.verdict == "fail":
+            count = int(np.sum(self.disagreeing))
+            others = f"; {count} of {self.analytic.size} components disagree" if count else ""
+            return f"FAIL: {self.reason}{others}; {calls}"
+        if self.verdict == "inconclusive":
+            return f"INCONCLUSIVE: {self.reason}; {calls}"
+        if self.directions:
+            bound = max(b for _, _, b, _ in self.directions)
+            return (f"gradient matches finite differences along {len(self.directions)} random "
+                    f"directions (largest bound {bound:.1e}; f's noise {self.noise:.1e}); "
+                    f"{calls}")
+        size = self.analytic.size
+        every = "its 1 component" if size == 1 else f"all {size} components"
+        bound = float(np.nanmax(np.asarray(self.error_estimate), initial=0.0))
+        return (f"gradient matches finite differences at {every} (largest bound {bound:.1e}; "
+                f"f's noise {self.noise:.1e}); {calls}")
 
     __str__ = summary
 
@@ -80,127 +104,179 @@ class GradientCheck:
     def disagreeing(self) -> np.ndarray:
         """Which components fail: beyond their tolerance, or not finite on either side."""
         finite = np.isfinite(self.analytic) & np.isfinite(self.numeric)
-        return ~(finite & (self.abs_error <= self.tolerance))
-
-    def _worst_text(self) -> str:
-        worst = self.worst or ()
-        name = "gradient" + (f"[{', '.join(map(str, worst))}]" if worst else "")
-        margin = _margin(self.abs_error[worst], self.tolerance[worst], not self.disagreeing[worst])
-        return f"{name}: analytic {self.worst_analytic:.6g}, numeric {self.worst_numeric:.6g} " \
-               f"{margin}"
-
-    def _directional_text(self) -> str:
-        analytic, numeric = self.directional or (np.nan, np.nan)
-        values = f"analytic {analytic:.6g}, numeric {numeric:.6g}"
-        if self.fallback:
-            return (f"the derivative along a random unit direction disagreed ({values}), so "
-                    f"central differences compared every component")
-        margin = _margin(self.abs_error, self.tolerance, self.passed)
-        return f"derivative along a random unit direction: {values} {margin}"
-
-
-def _margin(difference: float | np.ndarray, tolerance: float | np.ndarray, within: bool) -> str:
-    return f"(|diff| {float(difference):.1e} {'≤' if within else '>'} tol {float(tolerance):.1e})"
+        compared = ~np.isnan(self.numeric)
+        return compared & ~(finite & (self.abs_error <= self.tolerance))
 
 
 def check_gradient(f: Callable, grad: Callable, x, *, rtol: float = defaults.RTOL,
                    atol: float = defaults.ATOL, scheme: str = "central",
                    seed: int = 0) -> GradientCheck:
-    """Compare `grad(x)` with finite differences of `f` at x, component by component.
+    """Compare `grad(x)` with finite differences of `f` at x.
 
     Args:
         f: f(x) -> a real number, for x of x's shape (called one point at a time).
         grad: grad(x) -> array of x's shape, the gradient to check.
         x: the point: a number or an array of any shape, finite.
-        rtol, atol: component i passes when
-            |gᵢ − g_fdᵢ| ≤ atol + rtol·|g_fdᵢ| + the difference's error estimate.
-        scheme: "central" (4 calls of f per component), "richardson" (24 per
-            component, ~1e-13 relative error), "complex" (1 per component,
-            machine precision; f must accept complex x) or "directional"
-            (a constant 25 calls, whatever the size of x).
-        seed: fixes the random direction of the directional scheme.
+        rtol: component i fails when |gᵢ − g_fdᵢ| > bound + rtol·|gᵢ| + atol, the bound
+            being the difference's own (truncation + f's measured noise over the step).
+        atol: an extra absolute allowance; 0 by default: no floor hides a small gradient.
+        scheme: "central" (escalating to "richardson", then "complex", where it is
+            inconclusive), "richardson", "complex" (f must accept complex x) or
+            "directional" (random directions, a constant number of calls whatever the
+            size of x; used by "central" and "richardson" above 200 components).
+        seed: fixes the random directions and the direction the noise is measured along.
 
     Returns:
-        A GradientCheck; `.passed`, `.worst` (index into x), `str()` to read.
+        A GradientCheck: `.verdict` ("pass", "fail" or "inconclusive"), `.passed`,
+        `.worst` (index into x), `.reason`, `str()` to read.
 
     Raises:
         UsageError: bad arguments, or f / grad returning the wrong kind of value.
 
-    The directional scheme, like jax's `check_grads`, checks one directional
-    derivative ⟨grad(x), v⟩ against a difference of t ↦ f(x + t·v) for v drawn
-    from a normal distribution and normalised. A gradient wrong by δ ≠ 0 moves
-    ⟨grad(x), v⟩ by ⟨δ, v⟩, which is 0 only on a hyperplane of directions, a
-    set of probability 0 for a continuous v: any wrong component is detected
-    (given enough margin) at the cost of one derivative, not one per component.
-    Its tolerance is atol + rtol·Σ|gᵢvᵢ| + error: scaled by the magnitudes in
-    the dot product (where its rounding comes from), not by the size of x. If
-    it fails, the central scheme runs to locate the component and decides.
+    Worked example: f(x) = 1e12 + sin(x) at x = 0.3. Its values are rounded to the ulp of
+    1e12 (1.2e-4): the measured noise is 5.6e-5, the best central difference is good to
+    about 5e-3, so a gradient 1% wrong (0.965 for cos 0.3 = 0.955) fails, the correct one
+    is inconclusive (a pass would need a bound of 1e-3 of the derivative), and its reason
+    suggests scheme="complex" or higher precision.
 
-    >>> check_gradient(lambda x: (x**2).sum(), lambda x: 2 * x, [1.0, -2.0]).passed
-    True
+    >>> check_gradient(lambda x: (x**2).sum(), lambda x: 2 * x, [1.0, -2.0]).verdict
+    'pass'
     """
     _check_options(f, grad, rtol, atol, scheme, seed)
     point = _point(x)
     analytic = _analytic(grad, point)
     objective = PointFunction(f, point.shape)
     objective.validate(point)
-    if scheme == "directional":
-        return _directional_check(objective, point, analytic, rtol, atol, seed)
-    return _component_check(objective, point, analytic, rtol, atol, scheme)
+    flat = analytic.reshape(-1)
+    if scheme == "complex":
+        return _complex_check(objective, point, analytic, rtol, atol)
+    found = verify_gradient(objective.batched, point.reshape(-1), flat, rtol=rtol, atol=atol,
+                            richardson=scheme == "richardson", seed=seed,
+                            describe=lambda i: _component_name(point.shape, i),
+                            directional=True if scheme == "directional" else None)
+    if scheme == "central" and found.verdict == "inconclusive":
+        found = verify_gradient(objective.batched, point.reshape(-1), flat, rtol=rtol,
+                                atol=atol, richardson=True, seed=seed,
+                                describe=lambda i: _component_name(point.shape, i),
+                                directional=found.mode == "directions")
+        if found.verdict == "inconclusive" and objective.accepts_complex(point.reshape(-1)) \
+                and point.size <= DIRECTIONAL_ABOVE:
+            return _complex_check(objective, point, analytic, rtol, atol, escalated=True)
+        return _from_verdict(found, point, analytic, objective.calls, "central→richardson")
+    return _from_verdict(found, point, analytic, objective.calls, found.scheme
+                         if found.mode == "components" else f"{found.scheme}, directional")
 
 
 def assert_gradient(f: Callable, grad: Callable, x, *, rtol: float = defaults.RTOL,
                     atol: float = defaults.ATOL, scheme: str = "central",
-                    seed: int = 0) -> GradientCheck:
-    """`check_gradient`, raising GradientMismatch (an AssertionError) if it does not pass.
+                    seed: int = 0, inconclusive: str = "raise") -> GradientCheck:
+    """`check_gradient`, raising GradientMismatch (an AssertionError) if it fails and
+    GradientInconclusive if no difference could decide (`inconclusive="warn"`: a
+    GradientWarning instead, and the check is returned).
 
-    Returns the GradientCheck when it passes; the error's message names the
-    worst component with both values, and the error carries it as `.check`.
+    The error's message names the component with both values, and carries the check as
+    `.check`.
 
     >>> assert_gradient(np.sin, np.cos, 0.5).passed
     True
     """
+    if inconclusive not in INCONCLUSIVE_CHOICES:
+        raise UsageError(f"inconclusive={inconclusive!r}: expected one of "
+                         f"{', '.join(map(repr, INCONCLUSIVE_CHOICES))}")
     check = check_gradient(f, grad, x, rtol=rtol, atol=atol, scheme=scheme, seed=seed)
-    if not check.passed:
-        error = GradientMismatch(
-            f"{check}\n  fix grad there, or loosen rtol/atol if f is ill-conditioned at x; "
-            f"replay: check_gradient(f, grad, x, rtol={rtol}, atol={atol}, "
-            f"scheme={scheme!r}, seed={seed})")
-        error.check = check  # type: ignore[attr-defined]
-        raise error
-    return check
+    replay = (f"replay: check_gradient(f, grad, x, rtol={rtol}, atol={atol}, "
+              f"scheme={scheme!r}, seed={seed})")
+    if check.verdict == "fail":
+        error: Exception = GradientMismatch(f"{check}\n  fix grad there, or loosen rtol if f "
+                                            f"is ill-conditioned at x; {replay}")
+    elif check.verdict == "inconclusive" and inconclusive == "raise":
+        error = GradientInconclusive(f"{check}\n  no finite difference can decide at this "
+                                     f"x; pass inconclusive='warn' to accept it; {replay}")
+    else:
+        if check.verdict == "inconclusive":
+            warnings.warn(str(check), GradientWarning, stacklevel=2)
+        return check
+    error.check = check  # type: ignore[attr-defined]
+    raise error
 
 
-def _component_check(objective: PointFunction, point: np.ndarray, analytic: np.ndarray,
-                     rtol: float, atol: float, scheme: str) -> GradientCheck:
-    numeric, error = SCHEMES[scheme](objective, point.reshape(-1))
-    found = finite_diff.compare(analytic.reshape(-1), numeric, rtol=rtol, atol=atol, error=error)
-    differs = bool(np.any(found.abs_error != 0)) or not found.passed
-    worst = tuple(int(i) for i in np.unravel_index(found.worst, point.shape)) if differs else None
-    exact, estimate = found.worst_values if differs else (None, None)
-    numeric, abs_error, rel_error, tolerance, error = (np.reshape(array, point.shape) for array in (
-        found.estimate, found.abs_error, found.rel_error, found.tolerance, error))
-    return GradientCheck(found.passed, analytic, numeric, abs_error, rel_error, tolerance, error,
-                         worst, exact, estimate, objective.calls, scheme)
+def _from_verdict(found: GradientVerdict, point: np.ndarray, analytic: np.ndarray,
+                  calls: int, scheme: str) -> GradientCheck:
+    shape = point.shape
+    numeric, bound, tolerance, difference = (np.reshape(a, shape) for a in (
+        found.estimate, found.bound, found.tolerance, found.difference))
+    with np.errstate(all="ignore"):
+        size = np.maximum(np.abs(analytic), np.abs(numeric))
+        relative = np.where(difference > 0, difference / size, 0.0)
+    worst = None if found.worst is None else _index(shape, found.worst)
+    exact = None if worst is None else float(analytic[worst])
+    estimate = None if worst is None else float(numeric[worst])
+    extra: dict[str, Any] = {}
+    if found.directions:
+        first = found.directions[0]
+        extra = {"directional": (first[0], first[1]), "fallback": found.verdict == "fail",
+                 "direction": None if found.direction is None
+                 else found.direction.reshape(shape)}
+    return GradientCheck(found.verdict == "pass", analytic, numeric, difference, relative,
+                         tolerance, bound, worst, exact, estimate, calls, scheme,
+                         verdict=found.verdict, reason=found.reason, noise=found.noise,
+                         directions=found.directions, **extra)
 
 
-def _directional_check(objective: PointFunction, point: np.ndarray, analytic: np.ndarray,
-                       rtol: float, atol: float, seed: int) -> GradientCheck:
-    normal = np.asarray(np.random.default_rng(seed).standard_normal(point.shape))
-    direction = normal / np.sqrt(np.sum(normal**2))
-    numeric, error = directional_derivative(objective, point, direction, analytic)
-    products = analytic * direction
-    along, scale = float(np.sum(products)), float(np.sum(np.abs(products)))
-    found = finite_diff.compare(np.array(along), np.array(numeric), rtol=0.0, atol=atol,
-                                error=np.array(error + rtol * scale))
-    seen = {"direction": direction, "directional": (along, numeric)}
-    if not found.passed:
-        located = _component_check(objective, point, analytic, rtol, atol, "central")
-        return dataclasses.replace(located, scheme="directional", evaluations=objective.calls,
-                                   fallback=True, **seen)
-    return GradientCheck(True, analytic, found.estimate, found.abs_error, found.rel_error,
-                         found.tolerance, error, None, None, None, objective.calls,
-                         "directional", **seen)
+def _complex_check(objective: PointFunction, point: np.ndarray, analytic: np.ndarray,
+                   rtol: float, atol: float, escalated: bool = False) -> GradientCheck:
+    flat = point.reshape(-1)
+    steps = [objective.complex_at(_moved(flat, i, 1j * COMPLEX_STEP)) for i in range(flat.size)]
+    numeric = np.imag(steps) / COMPLEX_STEP
+    # no subtraction, so a few ulps; and the truncation h²·f‴/6, below COMPLEX_TRUNCATION
+    # unless |f‴| > 6e10
+    bound = 8 * EPSILON * np.abs(numeric) + COMPLEX_TRUNCATION
+    estimate = Estimate(numeric, bound, np.full(flat.size, COMPLEX_STEP), np.zeros(flat.size),
+                        np.abs(numeric))
+    judged = judge(analytic.reshape(-1), estimate, rtol=rtol, atol=atol,
+                   scale=max(1e-6 * float(np.max(np.abs(analytic), initial=0.0)),
+                             COMPLEX_ZERO))
+    verdict = judged.overall()
+    with np.errstate(all="ignore"):
+        ratio = np.where(judged.difference > 0, judged.difference / judged.tolerance, 0.0)
+    order = np.flatnonzero(judged.verdicts == verdict) if verdict != "pass" else \
+        np.arange(flat.size)
+    pick = int(order[int(np.argmax(ratio[order]))]) if order.size else None
+    reason = None
+    if verdict != "pass" and pick is not None:
+        name = _component_name(point.shape, pick)
+        values = (f"gradient of {name}: exact {analytic.reshape(-1)[pick]:.6g}, complex-step "
+                  f"{numeric[pick]:.6g}")
+        reason = (f"{values} (|diff| {judged.difference[pick]:.2e} > tol "
+                  f"{judged.tolerance[pick]:.2e})" if verdict == "fail" else
+                  f"{values}: below the complex step's resolution ({COMPLEX_TRUNCATION:g})")
+    worst = None if pick is None else _index(point.shape, pick)
+    shape = point.shape
+    with np.errstate(all="ignore"):
+        size = np.maximum(np.abs(analytic.reshape(-1)), np.abs(numeric))
+        relative = np.where(judged.difference > 0, judged.difference / size, 0.0)
+    return GradientCheck(
+        verdict == "pass", analytic, numeric.reshape(shape), judged.difference.reshape(shape),
+        relative.reshape(shape), judged.tolerance.reshape(shape), bound.reshape(shape), worst,
+        None if worst is None else float(analytic[worst]),
+        None if worst is None else float(numeric.reshape(shape)[worst]), objective.calls,
+        "central→richardson→complex" if escalated else "complex", verdict=verdict,
+        reason=reason, noise=0.0)
+
+
+def _moved(x: np.ndarray, index: int, amount: complex) -> np.ndarray:
+    point = x.astype(complex)
+    point[index] += amount
+    return point
+
+
+def _index(shape: tuple[int, ...], flat: int) -> tuple[int, ...]:
+    return tuple(int(i) for i in np.unravel_index(flat, shape)) if shape else ()
+
+
+def _component_name(shape: tuple[int, ...], flat: int) -> str:
+    index = _index(shape, flat)
+    return "x" if not index else f"x[{', '.join(map(str, index))}]"
 
 
 def _point(x) -> np.ndarray:

@@ -1,14 +1,14 @@
-"""Finite-difference schemes over a user's plain function of one point, each returning the
-derivative estimate per component and its error estimate; the calls are counted."""
+"""The user's plain function of one point, as the finite-difference oracle calls it:
+reshaped, checked to return one number, counted; and the names of the schemes."""
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 
 import numpy as np
 
 from ..errors import UsageError
-from . import finite_diff
 
 COMPLEX_STEP = 1e-20
 COMPLEX_HELP = ("scheme='complex' evaluates f at x + 1e-20j·eᵢ, so f must accept complex "
@@ -17,51 +17,7 @@ COMPLEX_HELP = ("scheme='complex' evaluates f at x + 1e-20j·eᵢ, so f must acc
 
 
 
-def _central(objective: PointFunction, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    estimate = finite_diff.central_gradient(objective.batched, x)
-    return estimate.gradient, estimate.error
-
-
-def _richardson(objective: PointFunction, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    def difference(step: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        step = (x + step) - x  # the step actually taken
-        plus = np.array([objective(_moved(x, i, h)) for i, h in enumerate(step)])
-        minus = np.array([objective(_moved(x, i, -h)) for i, h in enumerate(step)])
-        derivative = (plus - minus) / (2 * step)
-        return derivative, finite_diff.rounding_noise(plus, minus, np.abs(x * derivative), step)
-
-    return finite_diff.richardson_derivative(difference, np.abs(x))
-
-
-def _complex_step(objective: PointFunction, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    values = [objective.complex_at(_moved(x, i, 1j * COMPLEX_STEP)) for i in range(x.size)]
-    numeric = np.imag(values) / COMPLEX_STEP
-    return numeric, finite_diff.ROUNDING_ULPS * finite_diff.EPSILON * np.abs(numeric)
-
-
-SCHEMES = {"central": _central, "richardson": _richardson, "complex": _complex_step}
-SCHEME_NAMES = (*SCHEMES, "directional")
-
-
-def _moved(x: np.ndarray, index: int, amount: float | complex) -> np.ndarray:
-    point = x.astype(np.result_type(x, amount))
-    point[index] += amount
-    return point
-
-
-def directional_derivative(objective: PointFunction, x: np.ndarray, direction: np.ndarray,
-           analytic: np.ndarray) -> tuple[float, float]:
-    """Derivative of t ↦ f(x + t·direction) at 0 (Ridders), and its error estimate."""
-    # rounding x + t·v moves each coordinate by up to an ulp, changing f by about Σ|xᵢgᵢ|ε
-    moved = np.array([np.sum(np.abs(x * analytic))])
-
-    def difference(step: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        plus = np.array([objective(x + step[0] * direction)])
-        minus = np.array([objective(x - step[0] * direction)])
-        return (plus - minus) / (2 * step), finite_diff.rounding_noise(plus, minus, moved, step)
-
-    value, error = finite_diff.richardson_derivative(difference, np.array([np.max(np.abs(x))]))
-    return float(value[0]), float(error[0])
+SCHEME_NAMES = ("central", "richardson", "complex", "directional")
 
 
 class PointFunction:
@@ -80,6 +36,19 @@ class PointFunction:
 
     def batched(self, points: np.ndarray) -> np.ndarray:
         return np.array([self(point) for point in points], dtype=float)
+
+    def accepts_complex(self, point: np.ndarray) -> bool:
+        """Whether f carries a complex step through (so the complex step can decide)."""
+        moved = point.astype(complex)
+        moved[0] += 1j * COMPLEX_STEP
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")   # a ComplexWarning: the step was cast away
+                value = self.f(moved.reshape(self.shape))
+        except Exception:  # noqa: BLE001 - any failure means: no
+            return False
+        self.calls += 1
+        return isinstance(np.asarray(value).reshape(-1)[0].item(), complex)
 
     def validate(self, point: np.ndarray) -> None:
         value = self(point.reshape(-1).copy())

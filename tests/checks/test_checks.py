@@ -238,13 +238,14 @@ def test_kinked_objectives_pass_gradient_and_warn(tmp_path, kink):
 
 
 def test_point_whose_stencil_straddles_a_kink_is_skipped_not_failed(tmp_path):
-    # at a = 1e-7 the exact slope of abs is 1, but the stencil (h ~ 6e-6) straddles 0,
-    # so the central difference is about a/h: a disagreement that says nothing
+    # at a = 1e-20 the exact slope of abs is 1, but every stencil the oracle tries (down to
+    # ~1e-16) straddles 0, so the central difference is about a/h: a disagreement that
+    # says nothing
     spec = """
     gdcheck: 1
     name: on-the-kink
     parameters:
-      a: {init: constant(1.0e-7)}
+      a: {init: constant(1.0e-20)}
     objective: abs(a)
     optimizer: {method: gd, learning_rate: 0.01, steps: 10}
     checks: {gradient: {examples: 5}, descent: false, convergence: false}
@@ -252,6 +253,10 @@ def test_point_whose_stencil_straddles_a_kink_is_skipped_not_failed(tmp_path):
     result = run(tmp_path, spec)
     assert result.checks["gradient"].passed
     assert result.checks["gradient"].details["skipped"] >= 1
+    # at 1e-7 the oracle's steps shrink below the distance to the kink: decided, not skipped
+    nearer = run(tmp_path, spec.replace("1.0e-20", "1.0e-7"))
+    assert nearer.checks["gradient"].passed
+    assert nearer.checks["gradient"].details["skipped"] == 0
 
 
 def test_nan_objective_is_a_failed_check_not_a_crash(tmp_path):

@@ -389,7 +389,7 @@ def test_defaults_of_every_optional_field() -> None:
     assert spec.description == ""
     assert spec.constants == {} and spec.penalty is None
     assert spec.optimizer.tolerance == 0.0
-    assert spec.checks == Checks(gradient=ToleranceCheck(50, 1e-6, 1e-9),
+    assert spec.checks == Checks(gradient=ToleranceCheck(50, 1e-6, 0.0),
                                  descent=DescentCheck(50),
                                  convergence=ConvergenceCheck(8, 1e-6),
                                  hessian=None, convex=None)
@@ -498,13 +498,13 @@ def test_yaml_1_1_words_as_keys_are_their_text(name: str) -> None:
     ("checks: {descent: false, convergence: false}",
      Checks(descent=None, convergence=None)),
     ("checks: {hessian: true}",
-     Checks(hessian=ToleranceCheck(50, 1e-6, 1e-9))),
+     Checks(hessian=ToleranceCheck(50, 1e-6, 0.0))),
     ("checks: {hessian: {atol: 1.0e-4}}",
      Checks(hessian=ToleranceCheck(50, 1e-6, 1e-4))),
     ("checks: {hessian: false}",
      Checks(hessian=None)),
     ("checks: {gradient: {examples: 7}}",
-     Checks(gradient=ToleranceCheck(7, 1e-6, 1e-9))),
+     Checks(gradient=ToleranceCheck(7, 1e-6, 0.0))),
     ("checks: {gradient: true, convex: false}",
      Checks(convex=False)),
     ("checks: {convergence: {runs: 3, grad_tol: 1e-4}, convex: true}",

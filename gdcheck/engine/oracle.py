@@ -1,0 +1,433 @@
+"""The finite-difference oracle: a derivative along a line, with f's noise measured and the
+step chosen from it, and a bound on the estimate's error that a verdict can trust.
+
+How it works, for φ(t) = f(x + t·v) (values of any shape, compared entry by entry):
+
+1. **Noise** (`measure_noise`, after Moré & Wild, *Estimating Computational Noise*, 2011).
+   φ at nine points t = −4δ … 4δ; the k-th differences of a smooth function fall like δᵏ
+   while those of noise do not, so the first level k whose estimate
+   σₖ = √(γₖ · mean(Δᵏφ²)), γₖ = (k!)²/(2k)!, agrees within a factor 4 with the next two,
+   and whose differences change sign, is the noise level ε_f. δ starts at 1e-7 of the
+   line's scale and moves by 100 while the table says it is too large (no level agrees)
+   or too small (most differences are exactly 0). A float32 computation inside f shows up
+   as ε_f ≈ 1e-7·|f|, a sum of many terms as its rounding, an offset of 1e12 as its ulp.
+2. **Step** (`derivative`). Central differences D(h) at steps h₀·4⁻ᵏ: their truncation
+   error falls like h² and their noise grows like ε_f/h, so the bound at each step is
+   the larger of |D(4h) − D(h)|/3 and |D(h) − D(h/4)| (each estimates the truncation;
+   taking both guards against two steps agreeing by chance on an oscillating f) plus
+   3·ε_f/h. The ladder grows toward smaller steps while the smallest is best and toward
+   larger ones while the largest is best and noise dominates, so the step follows f, not
+   the size of x. `richardson=True` compares the extrapolations D(h) + (D(h) − D(4h))/15
+   instead (error ∝ h⁴). Where a stencil point is not finite the step shrinks; if no
+   central stencil is finite, one-sided differences are used, and if none is, the
+   estimate is NaN with a note naming the point (the edge of f's domain).
+3. **Verdict** (`judge`): fail when |exact − estimate| exceeds the bound plus rtol·|exact|
+   (plus the caller's allowances); pass when not, and the bound is tight enough to have
+   seen an error of max(rtol, RESOLUTION) of the derivative's scale; otherwise
+   inconclusive, with the bound reached. There is no fixed absolute floor: a gradient of
+   1e-12 with its sign flipped fails wherever f is computed precisely enough to show it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+EPSILON = float(np.finfo(np.float64).eps)
+NOISE_POINTS = 8          # nine values φ(−4δ) … φ(4δ), φ(0) among them
+NOISE_START = 1e-7        # δ, relative to the line's scale
+NOISE_MOVE = 100.0        # factor by which δ moves between attempts
+NOISE_ATTEMPTS = 6        # δ = 1e-7 … 1e-17
+NOISE_SIGMAS = 3.0        # the noise term of a bound: this many ε_f over h
+STEP_RATIO = 4.0
+MAX_SHRINKS = 16          # steps below the start: no stencil finite, or f curves fast
+MAX_LEVELS = 26           # steps on one ladder at most
+MAX_UNIT = 0.5            # the largest step: half the coordinate's scale max(1, |xᵢ|)
+RESOLUTION = 1e-3         # a pass must have been able to see an error this large (relative)
+ZERO_SCALE = 1e-6         # a zero derivative is judged against this share of the largest
+
+
+class Line:
+    """Lines φᵢ(u) = f(x + u·sᵢ·vᵢ), one per entry i (the coordinates of a gradient check,
+    or the entries of a vector f along one direction), evaluated together: `values(u)` maps
+    unit offsets (m,) to (m, M) values; `taken(u)` gives the displacement each entry really
+    moved, (m, M) or (m, 1) (x + h is rounded; its scale sᵢ sets where the steps start);
+    `slack(u)` how far the real displacement may be from it (where xᵢ + h loses xᵢ);
+    `describe(i, h)` names the point of entry i moved by h, for messages; `extra_noise`
+    (M,) is noise beyond f's own (the rounding of x + h·v)."""
+
+    def __init__(self, values: Callable[[np.ndarray], np.ndarray],
+                 taken: Callable[[np.ndarray], np.ndarray],
+                 describe: Callable[[int, float], str],
+                 extra_noise: np.ndarray | float = 0.0,
+                 slack: Callable[[np.ndarray], np.ndarray] | None = None):
+        self._values = values
+        self.taken = taken
+        self.describe = describe
+        self.extra_noise = extra_noise
+        self.slack = slack   # how far the real displacement may be from `taken` (m, M)
+
+    def __call__(self, offsets: np.ndarray) -> np.ndarray:
+        offsets = np.asarray(offsets, dtype=float)
+        with np.errstate(all="ignore"):
+            values = np.asarray(self._values(offsets), dtype=float)
+        return values.reshape(len(offsets), -1)
+
+
+def measure_noise(line: Line, center: np.ndarray) -> tuple[np.ndarray, float]:
+    """(ε_f per entry of φ(0) = `center` (M,), the unit offset where the steps start).
+
+    The table is taken at δ = 1e-7, 1e-9, … 1e-17 (unit offsets). Noise does not depend on
+    δ, so the level kept is that of the largest δ whose level is credible: confirmed by the
+    next δ (within 4×), or read from second or higher differences while the first show f's
+    own change (a rounding staircase, such as log(1 + x²) at x = 1e-6, is only visible at
+    a large δ). Failing that, the smallest level seen: where f oscillates faster than δ its
+    values look like noise, and only a smaller δ shows it. Steps start at 4δ for the δ
+    kept: f is known to be smooth there."""
+    center = np.asarray(center, dtype=float).reshape(-1)
+    middle = NOISE_POINTS // 2
+    outer = np.delete(np.arange(NOISE_POINTS + 1), middle)
+    found, fallback, deltas, smooth = [], [], [], []
+    quantum = np.full(center.size, np.inf)
+    for attempt in range(NOISE_ATTEMPTS):
+        delta = NOISE_START / NOISE_MOVE**attempt
+        offsets = delta * (np.arange(NOISE_POINTS + 1) - middle)
+        values = np.empty((NOISE_POINTS + 1, center.size))
+        values[middle] = center
+        values[outer] = line(offsets[outer])
+        level, flat, order = _noise_level(values)
+        found.append(np.where(flat, np.nan, level))
+        first = np.diff(values, axis=0)
+        monotone = np.all(first > 0, axis=0) | np.all(first < 0, axis=0)
+        # f's own change shows (monotone, and no first difference below the level: noise
+        # that large would have broken the monotony), not an oscillation or a saturation
+        smooth.append((order >= 2) & monotone & (level <= np.min(np.abs(first), axis=0)))
+        # where some steps change nothing, the nonzero ones are f's resolution (float32 inside:
+        # its ulps; a staircase of rounding)
+        steps = np.where(first != 0, np.abs(first), np.inf)
+        quantised = np.any(first == 0, axis=0)
+        quantum = np.fmin(quantum, np.where(quantised, np.min(steps, axis=0), np.inf))
+        fallback.append(np.where(flat, np.nan, _smallest_level(values)))
+        deltas.append(delta)
+    levels = np.array(found)
+    # noise does not depend on δ: the largest δ whose level is credible (the next δ confirms
+    # it within 4×, or f's own change shows in the first differences, so the level is not
+    # an oscillation faster than δ) is kept; else the smallest level seen
+    with np.errstate(all="ignore"):
+        confirmed = (levels[:-1] <= 4 * levels[1:]) & (levels[1:] <= 4 * levels[:-1])
+        pair = np.where(confirmed, np.sqrt(levels[:-1] * levels[1:]), levels[:-1])
+        confirmed |= np.array(smooth)[:-1] & ~np.isnan(levels[:-1])
+        smallest = np.nanmin(np.where(np.isnan(levels), np.inf, levels), axis=0)
+        rough = np.nanmin(np.where(np.isnan(fallback), np.inf, np.array(fallback)), axis=0)
+    noise = np.full(center.size, np.nan)
+    start = np.full(center.size, 4 * deltas[0])   # no level anywhere: f looks exact; smooth
+    for k in range(len(deltas) - 1):
+        take = np.isnan(noise) & confirmed[k]
+        noise = np.where(take, pair[k], noise)
+        start = np.where(take, 4 * deltas[k], start)
+    at = np.argmin(np.where(np.isnan(levels), np.inf, levels), axis=0)
+    lone = np.isnan(noise) & np.isfinite(smallest)
+    noise = np.where(lone, smallest, noise)
+    start = np.where(lone, 4 * np.array(deltas)[at], start)
+    noise = np.where(np.isfinite(noise), noise, np.where(np.isfinite(rough), rough, 0.0))
+    first_step = float(np.min(start))
+    floor = 0.25 * EPSILON * np.abs(center)   # rounding to float64 at least
+    floor = np.maximum(floor, np.where(np.isfinite(quantum), quantum / 2, 0.0))
+    return np.maximum(noise, floor) + line.extra_noise, first_step
+
+
+def _noise_level(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Moré–Wild's level per entry (NaN where the table shows none), which entries are
+    flat (most first differences exactly 0: δ is below f's resolution), and the order of
+    the differences the level was read from."""
+    levels, changes = [], []
+    table = values
+    with np.errstate(all="ignore"):
+        for k in range(1, 7):
+            table = np.diff(table, axis=0)
+            gamma = math.factorial(k) ** 2 / math.factorial(2 * k)
+            levels.append(np.sqrt(gamma * np.mean(table**2, axis=0)))
+            changes.append((np.max(table, axis=0) > 0) & (np.min(table, axis=0) < 0))
+        level = np.full(values.shape[1], np.nan)
+        order = np.zeros(values.shape[1], dtype=int)
+        for k in range(len(levels) - 2):
+            window = np.stack(levels[k:k + 3])
+            agree = changes[k] & (np.max(window, axis=0) <= 4 * np.min(window, axis=0))
+            order = np.where(np.isnan(level) & agree, k + 1, order)
+            level = np.where(np.isnan(level) & agree, levels[k], level)
+        flat = np.mean(np.diff(values, axis=0) == 0, axis=0) >= 0.5
+    return level, flat, order
+
+
+def _smallest_level(values: np.ndarray) -> np.ndarray:
+    table, smallest = values, np.full(values.shape[1], np.inf)
+    with np.errstate(all="ignore"):
+        for k in range(1, 7):
+            table = np.diff(table, axis=0)
+            gamma = math.factorial(k) ** 2 / math.factorial(2 * k)
+            smallest = np.fmin(smallest, np.sqrt(gamma * np.mean(table**2, axis=0)))
+    return smallest
+
+
+@dataclass(frozen=True, eq=False)
+class Estimate:
+    """A derivative along each line: `value`, its error `bound`, the `step` chosen (the
+    displacement of each entry), the `noise` ε_f, the `secant` slope |φ(±h) − φ(0)|/h (a
+    scale for zero derivatives), and a `note` where a stencil point was not finite."""
+
+    value: np.ndarray
+    bound: np.ndarray
+    step: np.ndarray
+    noise: np.ndarray
+    secant: np.ndarray
+    note: str | None = None
+    unchanged: np.ndarray | None = None   # f took the same value at x ± step as at x
+
+
+def derivative(line: Line, center: np.ndarray, noise: np.ndarray, start: float, *,
+               richardson: bool = False) -> Estimate:
+    """φᵢ'(0) per entry by central differences on a ladder of steps (see the module),
+    growing from the unit offset `start` (where f is known to be smooth) until each entry's
+    bound has risen for two steps past its minimum; shrinking where no stencil is finite."""
+    center = np.asarray(center, dtype=float).reshape(-1)
+    ladder = _Ladder(line, center, noise, richardson)
+    ladder.extend(STEP_RATIO * start, 3 if richardson else 2)
+    columns = np.arange(center.size)
+    shrinks = 0
+    while len(ladder.units) < MAX_LEVELS:
+        best = ladder.best()
+        broken = ~np.isfinite(ladder.bounds()[best, columns])
+        edge = broken & ladder.not_finite()
+        smallest = (best == len(ladder.units) - 1) & ~broken & ladder.truncated(best)
+        if (np.any(edge) or np.any(smallest)) and shrinks < MAX_SHRINKS:
+            shrinks += 1   # the domain's edge is closer, or f curves faster than the steps
+            ladder.extend(ladder.units[-1] / STEP_RATIO, 1)
+        elif np.all(ladder.settled(best) | edge):
+            break
+        elif ladder.units[0] * STEP_RATIO <= MAX_UNIT:
+            ladder.prepend()
+        else:
+            break
+    return ladder.estimate()
+
+
+class _Ladder:
+    """Central differences at unit offsets u₀·4⁻ᵏ, their bounds, and the one-sided
+    fallback; each level holds φ(+h) and φ(−h) per entry and the displacements taken."""
+
+    def __init__(self, line: Line, center: np.ndarray, noise: np.ndarray, richardson: bool):
+        self.line, self.center, self.noise, self.richardson = line, center, noise, richardson
+        self.units: list[float] = []
+        self.plus: np.ndarray = np.zeros((0, center.size))
+        self.minus: np.ndarray = np.zeros((0, center.size))
+        self.up: np.ndarray = np.zeros((0, center.size))     # displacement of φ(+h)
+        self.down: np.ndarray = np.zeros((0, center.size))   # |displacement| of φ(−h)
+        self.slack: np.ndarray = np.zeros((0, center.size))  # both displacements' slack
+
+    @property
+    def lowest(self) -> int:
+        return 1 if self.richardson else 0
+
+    def extend(self, unit: float, count: int) -> None:
+        self._add([unit / STEP_RATIO**k for k in range(count)], at_end=True)
+
+    def prepend(self) -> None:
+        self._add([self.units[0] * STEP_RATIO], at_end=False)
+
+    def _add(self, units: list[float], at_end: bool) -> None:
+        offsets = np.array(units + [-u for u in units])
+        values = self.line(offsets)
+        taken = np.abs(np.asarray(self.line.taken(offsets), dtype=float).reshape(
+            len(offsets), -1) * np.ones((1, self.center.size)))
+        count = len(units)
+        slack = np.zeros(taken.shape) if self.line.slack is None else np.abs(
+            np.asarray(self.line.slack(offsets), dtype=float).reshape(len(offsets), -1)
+            * np.ones((1, self.center.size)))
+        parts = (values[:count], values[count:], taken[:count], taken[count:],
+                 slack[:count] + slack[count:])
+        held = (self.plus, self.minus, self.up, self.down, self.slack)
+        if at_end:
+            self.units += units
+            joined = [np.concatenate([old, new]) for old, new in zip(held, parts, strict=True)]
+        else:
+            self.units = units + self.units
+            joined = [np.concatenate([new, old]) for old, new in zip(held, parts, strict=True)]
+        self.plus, self.minus, self.up, self.down, self.slack = joined
+
+    def values(self) -> np.ndarray:
+        with np.errstate(all="ignore"):
+            central = (self.plus - self.minus) / (self.up + self.down)
+            if not self.richardson:
+                return central
+            extrapolated = np.full(central.shape, np.nan)
+            extrapolated[1:] = central[1:] + (central[1:] - central[:-1]) / 15.0
+        return extrapolated
+
+    def _noise_term(self) -> np.ndarray:
+        scale = 17.0 / 15.0 if self.richardson else 1.0
+        with np.errstate(all="ignore"):
+            return scale * NOISE_SIGMAS * self.noise[None, :] * 2 / (self.up + self.down)
+
+    def bounds(self) -> np.ndarray:
+        values = self.values()
+        levels = len(self.units)
+        with np.errstate(all="ignore"):
+            larger = np.zeros(values.shape)
+            smaller = np.zeros(values.shape)
+            larger[1:] = np.abs(values[:-1] - values[1:]) / 6.0   # 15× h²: 2.5× margin
+            smaller[:-1] = np.abs(values[:-1] - values[1:])
+            larger[self.lowest] = 0.0
+            truncation = np.maximum(larger, smaller)
+            if levels <= self.lowest + 1:   # one step alone says nothing of its truncation
+                truncation[:] = np.inf
+            # rounded steps are not quite symmetric: D(h) carries f''·(h₊ − h₋)/2
+            curvature = np.abs(self.plus + self.minus - 2 * self.center) / (self.up * self.down)
+            # and where a displacement is uncertain (slack), φ moves by up to f'·slack
+            asymmetry = curvature * (np.abs(self.up - self.down) + self.slack) + \
+                np.abs(values) * self.slack / (self.up + self.down)
+            bound = truncation + self._noise_term() + asymmetry + 4 * EPSILON * np.abs(values)
+        # a step across which f did not change at all says nothing where a larger one shows
+        # f changing: f is quantised there (1 + x² with x² below an ulp of 1)
+        still = self.plus == self.minus
+        still &= np.any(~still, axis=0, keepdims=True)
+        usable = np.isfinite(values) & np.isfinite(bound) & ~still
+        return np.where(usable, bound, np.inf)
+
+    def not_finite(self) -> np.ndarray:
+        """Per entry: whether some stencil point was not finite."""
+        return ~np.all(np.isfinite(self.plus) & np.isfinite(self.minus), axis=0)
+
+    def truncated(self, best: np.ndarray) -> np.ndarray:
+        """Per entry: whether truncation outweighs noise at its best step (a smaller step
+        would do better)."""
+        columns = np.arange(best.size)
+        noise = self._noise_term()[best, columns]
+        return self.bounds()[best, columns] > 4 * noise
+
+    def settled(self, best: np.ndarray) -> np.ndarray:
+        """Per entry: whether the two steps above its best are past the optimum (their
+        truncation outweighs their noise), so larger steps can only be worse."""
+        if len(self.units) < self.lowest + 3:
+            return np.zeros(best.shape, dtype=bool)
+        values = self.values()
+        with np.errstate(all="ignore"):
+            change = np.abs(values[:-1] - values[1:])   # level k against k + 1
+        noise = self._noise_term()
+        columns = np.arange(best.size)
+        past = best >= self.lowest + 2
+        above = np.clip(best - 1, 0, None), np.clip(best - 2, 0, None)
+        for level in above:
+            past &= change[level, columns] > 2 * noise[level, columns]
+        return past
+
+    def best(self) -> np.ndarray:
+        bounds = self.bounds()
+        bounds[:self.lowest] = np.inf
+        return np.argmin(bounds, axis=0)
+
+    def estimate(self) -> Estimate:
+        values, bounds = self.values(), self.bounds()
+        best = self.best()
+        columns = np.arange(self.center.size)
+        value, bound = values[best, columns], bounds[best, columns]
+        steps = self.up[best, columns]
+        with np.errstate(all="ignore"):
+            secant = np.maximum(np.abs(self.plus[best, columns] - self.center),
+                                np.abs(self.minus[best, columns] - self.center)) / steps
+            # and how much the slope changes over the line's scale (a unit offset)
+            down = self.down[best, columns]
+            curvature = np.abs(self.plus[best, columns] + self.minus[best, columns]
+                               - 2 * self.center) / (steps * down)
+            secant = np.fmax(secant, curvature * steps / np.array(self.units)[best])
+        note = None
+        broken = ~np.isfinite(bound)
+        if np.any(broken & self.not_finite()):
+            value, bound, secant, steps, note = self._one_sided(value, bound, secant, steps,
+                                                                broken & self.not_finite())
+        elif np.any(broken):
+            note = (f"f does not change across steps up to {np.max(self.up):.1e}, or changes "
+                    "too unevenly to bound a difference (is it quantised, or flat here?)")
+        unchanged = (self.plus[best, columns] == self.center) & \
+            (self.minus[best, columns] == self.center)
+        if np.any(unchanged) and note is None:
+            note = (f"f takes the same value at x ± {float(np.max(steps[unchanged])):.1e} as at "
+                    "x, and its other steps could not be bounded: it is flat, or quantised "
+                    "(1 + x² with x² below an ulp of 1), at this point")
+        return Estimate(value, bound, steps, self.noise, np.nan_to_num(secant), note, unchanged)
+
+    def _one_sided(self, value: np.ndarray, bound: np.ndarray, secant: np.ndarray,
+                   steps: np.ndarray, broken: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, str]:
+        """First-order differences from whichever side is finite, where no central one is."""
+        columns = np.arange(self.center.size)
+        edge = None
+        for sign, stencil, moved in ((1.0, self.plus, self.up), (-1.0, self.minus, self.down)):
+            with np.errstate(all="ignore"):
+                values = sign * (stencil - self.center) / moved
+                truncation = np.full(values.shape, np.inf)
+                truncation[1:] = np.abs(values[:-1] - values[1:])
+                bounds = truncation + 2 * NOISE_SIGMAS * self.noise[None, :] / moved
+            bounds = np.where(np.isfinite(bounds) & np.isfinite(values), bounds, np.inf)
+            pick = np.argmin(bounds, axis=0)
+            candidate = bounds[pick, columns]
+            use = broken & np.isfinite(candidate) & (candidate < bound)
+            value = np.where(use, values[pick, columns], value)
+            secant = np.where(use, np.abs(values[pick, columns]), secant)
+            steps = np.where(use, moved[pick, columns], steps)
+            bound = np.where(use, candidate, bound)
+            bad = np.argwhere(~np.isfinite(stencil) & broken[None, :])
+            if edge is None and bad.size:
+                level, entry = (int(i) for i in bad[0])
+                edge = self.line.describe(entry, sign * float(moved[level, entry]))
+        where = edge or "the points tried"
+        if np.any(~np.isfinite(bound)):
+            note = (f"f is not finite at {where} nor at any smaller step: no difference "
+                    "can be formed there")
+        else:
+            note = (f"f is not finite at {where}: the point is at the edge of f's domain; "
+                    "one-sided differences were used there")
+        return value, bound, secant, steps, note
+
+
+@dataclass(frozen=True, eq=False)
+class Judgement:
+    """Per entry: `verdict` 'pass', 'fail' or 'inconclusive', the `tolerance` compared with
+    |exact − estimate|, and whether the bound was `tight` enough for a pass."""
+
+    verdicts: np.ndarray
+    difference: np.ndarray
+    tolerance: np.ndarray
+    tight: np.ndarray
+
+    def overall(self) -> str:
+        if np.any(self.verdicts == "fail"):
+            return "fail"
+        return "inconclusive" if np.any(self.verdicts == "inconclusive") else "pass"
+
+
+def judge(exact: np.ndarray, estimate: Estimate, *, rtol: float, atol: float = 0.0,
+          allowance: np.ndarray | float = 0.0, scale: np.ndarray | float = 0.0) -> Judgement:
+    """Verdicts of exact derivatives against the estimate (see the module); `allowance` is
+    the exact side's own rounding, `scale` a floor for the derivative's magnitude (a zero
+    entry is judged against it)."""
+    exact = np.asarray(exact, dtype=float).reshape(-1)
+    value, bound = estimate.value, estimate.bound
+    with np.errstate(all="ignore"):
+        size = np.maximum(np.abs(exact), np.abs(value))
+        difference = np.abs(exact - value)
+        tolerance = bound + rtol * size + atol + allowance
+        magnitude = np.maximum(size, np.maximum(scale, ZERO_SCALE * estimate.secant))
+        tight = bound <= max(rtol, RESOLUTION) * magnitude
+    # f flat at every step while the exact derivative is not 0: nothing to compare with
+    # (unless it is negligible against the derivative's scale)
+    blind = np.zeros(exact.shape, dtype=bool) if estimate.unchanged is None else \
+        estimate.unchanged & (np.abs(exact) > scale)
+    verdicts = np.where(~np.isfinite(exact), "fail",
+                        np.where(~np.isfinite(value) | ~np.isfinite(bound) | blind,
+                                 "inconclusive",
+                                 np.where(difference > tolerance, "fail",
+                                          np.where(tight, "pass", "inconclusive"))))
+    return Judgement(verdicts, difference, tolerance, tight)

@@ -1,0 +1,318 @@
+"""Gradient verdicts from the oracle: every coordinate when P is small, random directions
+when it is large, the same rules either way.
+
+How it works: f's noise is measured once per point, along a random direction
+(`oracle.measure_noise`, 8 evaluations). Up to `DIRECTIONAL_ABOVE` parameters, every
+coordinate is a line of its own, stepped by a multiple of max(1, |xᵢ|) made exact
+(xᵢ + h − xᵢ), all coordinates of one step in one batched call; the oracle's ladder picks
+each coordinate's step. Above it, `DIRECTIONS` random Rademacher directions v (entries
+±1/√P) are checked instead: vᵀg against the derivative of f along v, each with the bound
+of its own difference (not a share of Σ|gᵢvᵢ|, which would hide one wrong entry among
+many). A failing direction is localised by bisection: the half of its coordinates whose
+own directional check is further beyond its tolerance is kept, down to one coordinate,
+which gets a coordinate check of its own: about 2·log₂(P) more lines, so the message still
+names the entry.
+
+Detection power of the directional mode (a single entry i wrong by δ·|gᵢ|): the error
+moves vᵀg by δ·|gᵢ|/√P, which fails once it exceeds the direction's bound plus
+rtol·|vᵀg| ≈ rtol·‖g‖/√P, that is for δ ≳ rtol·‖g‖/|gᵢ| + √P·bound/|gᵢ|. Measured in
+tests/benchmarks/bench_oracle.py: see the README.
+
+Costs per point: 8 (noise) + about 10–16 evaluations per coordinate (small P), or per
+direction (large P), whatever P is; plus about 30·log₂(P) to localise a failure.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .oracle import EPSILON, ZERO_SCALE, Estimate, Judgement, Line, derivative, judge, measure_noise
+
+DIRECTIONAL_ABOVE = 200   # parameters; above, random directions instead of every coordinate
+DIRECTIONS = 4            # random directions per point in the directional mode
+EXACT_ROUNDING = 64.0     # ulps of Σ|gᵢvᵢ| the exact vᵀg may carry from its own rounding
+
+Points = Callable[[np.ndarray], np.ndarray]   # points (K, P) -> values (K,)
+Describe = Callable[[int], str]               # coordinate -> its name ("W1[17, 403]")
+
+
+@dataclass(frozen=True, eq=False)
+class GradientVerdict:
+    """The oracle's verdict on an exact gradient at one point.
+
+    `verdict` is 'pass', 'fail' or 'inconclusive'; `reason` says why when it is not a pass.
+    Per coordinate (NaN / '' where a coordinate was not compared on its own): `estimate`,
+    `bound`, `tolerance`, `difference`, `verdicts`. `worst` is the coordinate named (the
+    worst, or the one a failing direction was localised to). `directions` holds one
+    (exact vᵀg, estimate, bound, verdict) per direction checked; `steps` the displacement
+    of each coordinate in the differences used (for the kink test); `noise` f's measured
+    noise at the point; `evaluations` the calls of f."""
+
+    verdict: str
+    mode: str
+    scheme: str
+    exact: np.ndarray
+    estimate: np.ndarray
+    bound: np.ndarray
+    tolerance: np.ndarray
+    difference: np.ndarray
+    verdicts: np.ndarray
+    worst: int | None
+    reason: str | None
+    steps: np.ndarray
+    noise: float
+    evaluations: int
+    directions: list[tuple[float, float, float, str]] = field(default_factory=list)
+    direction: np.ndarray | None = None   # the first random direction (a unit vector)
+
+    @property
+    def passed(self) -> bool:
+        return self.verdict == "pass"
+
+    @property
+    def max_rel_error(self) -> float:
+        """The largest |exact − estimate| / |exact| over the components that passed and are
+        not negligible (above ZERO_SCALE of the largest): what the check confirmed."""
+        size = np.maximum(np.abs(self.exact), np.abs(self.estimate))
+        top = float(np.nanmax(size, initial=0.0))
+        with np.errstate(all="ignore"):
+            counted = (self.verdicts == "pass") & (size > ZERO_SCALE * top)
+            relative = np.where(counted, self.difference / size, 0.0)
+        return float(np.nanmax(relative, initial=0.0))
+
+
+class _Counted:
+    """f on batches of points, counting the points."""
+
+    def __init__(self, f: Points):
+        self.f, self.calls = f, 0
+
+    def __call__(self, points: np.ndarray) -> np.ndarray:
+        self.calls += len(points)
+        with np.errstate(all="ignore"):
+            return np.asarray(self.f(points), dtype=float).reshape(len(points))
+
+
+def verify_gradient(f: Points, x: np.ndarray, exact: np.ndarray, *, rtol: float,
+                    atol: float = 0.0, richardson: bool = False, seed: int = 0,
+                    describe: Describe | None = None, directional: bool | None = None,
+                    directions: int = DIRECTIONS) -> GradientVerdict:
+    """The verdict on `exact` (P,) as the gradient of f at x (P,); f maps (K, P) → (K,).
+
+    `directional` forces the mode (default: directions above DIRECTIONAL_ABOVE)."""
+    x = np.asarray(x, dtype=float).reshape(-1)
+    exact = np.asarray(exact, dtype=float).reshape(-1)
+    describe = describe or (lambda i: f"x[{i}]")
+    counted = _Counted(f)
+    rng = np.random.default_rng(seed)
+    center = counted(x[None])[0]
+    if not np.isfinite(center):
+        return _unjudgeable(x, exact, f"f is not finite at the point itself ({center})",
+                            counted.calls, richardson)
+    noise, start = _point_noise(counted, x, center, rng)
+    use_directions = x.size > DIRECTIONAL_ABOVE if directional is None else directional
+    checker = _Checker(counted, x, exact, center, noise, start, rtol, atol, richardson,
+                       describe)
+    if not use_directions:
+        return checker.coordinates(np.arange(x.size), "components")
+    return checker.directions(rng, directions)
+
+
+def _point_noise(f: _Counted, x: np.ndarray, center: float, rng: np.random.Generator
+                 ) -> tuple[float, float]:
+    v = rng.choice([-1.0, 1.0], size=x.size) / np.sqrt(x.size)
+    scale = max(1.0, float(np.max(np.abs(x))))
+    line = Line(lambda u: f(x[None, :] + (u * scale)[:, None] * v[None, :]),
+                lambda u: (u * scale)[:, None], lambda i, h: f"x + {h:.2g}·v")
+    noise, start = measure_noise(line, np.array([center]))
+    return float(noise[0]), start
+
+
+class _Checker:
+    def __init__(self, f: _Counted, x: np.ndarray, exact: np.ndarray, center: float,
+                 noise: float, start: float, rtol: float, atol: float, richardson: bool,
+                 describe: Describe):
+        self.f, self.x, self.exact, self.center, self.noise = f, x, exact, center, noise
+        self.start = start
+        self.rtol, self.atol, self.richardson, self.describe = rtol, atol, richardson, describe
+        self.scale = np.maximum(1.0, np.abs(x))
+        with np.errstate(all="ignore"):
+            self.largest = float(np.max(np.abs(exact[np.isfinite(exact)]), initial=0.0))
+
+    # -- every coordinate of a set, each its own line
+
+    def _coordinate_estimate(self, coordinates: np.ndarray) -> Estimate:
+        x, scale, f = self.x, self.scale[coordinates], self.f
+        rows = np.arange(coordinates.size)
+
+        def taken(u: np.ndarray) -> np.ndarray:
+            return (x[coordinates][None, :] + u[:, None] * scale[None, :]) - x[coordinates]
+
+        def slack(u: np.ndarray) -> np.ndarray:
+            # fl(xᵢ + h) − xᵢ is not exact where h ≫ |xᵢ| (x + h loses digits of xᵢ, all of
+            # them at h > |xᵢ|/ε): the residual of recomputing xᵢ from it says by how much
+            moved = x[coordinates][None, :] + u[:, None] * scale[None, :]
+            return np.abs((moved - (moved - x[coordinates])) - x[coordinates])
+
+        def values(u: np.ndarray) -> np.ndarray:
+            moved = taken(u)
+            out = np.empty(moved.shape)
+            for j in range(len(u)):   # one batched call per step: every coordinate moved
+                points = np.repeat(x[None, :], coordinates.size, axis=0)
+                points[rows, coordinates] += moved[j]
+                out[j] = f(points)
+            return out
+
+        def where(i: int, h: float) -> str:
+            return f"{self.describe(int(coordinates[i]))} {'+' if h >= 0 else '-'} {abs(h):.2g}"
+
+        line = Line(values, taken, where, slack=slack)
+        noise = np.full(coordinates.size, self.noise)
+        return derivative(line, np.full(coordinates.size, self.center), noise, self.start,
+                          richardson=self.richardson)
+
+    def coordinates(self, coordinates: np.ndarray, mode: str,
+                    directions: list[tuple[float, float, float, str]] | None = None
+                    ) -> GradientVerdict:
+        estimate = self._coordinate_estimate(coordinates)
+        judged = judge(self.exact[coordinates], estimate, rtol=self.rtol, atol=self.atol,
+                       scale=ZERO_SCALE * self.largest)
+        full = self._spread(coordinates, estimate, judged)
+        steps = np.zeros(self.x.size)
+        steps[coordinates] = estimate.step
+        verdict = judged.overall()
+        worst, reason = self._worst(coordinates, estimate, judged)
+        estimates, bounds, tolerances, differences, verdicts = full
+        return GradientVerdict(verdict, mode, self._scheme, self.exact, estimates, bounds,
+                               tolerances, differences, verdicts, worst,
+                               reason if verdict != "pass" else None, steps, self.noise,
+                               self.f.calls, directions or [])
+
+    def _spread(self, coordinates: np.ndarray, estimate: Estimate, judged: Judgement
+                ) -> tuple[np.ndarray, ...]:
+        arrays = []
+        for values, fill in ((estimate.value, np.nan), (estimate.bound, np.nan),
+                             (judged.tolerance, np.nan), (judged.difference, np.nan)):
+            full = np.full(self.x.size, fill)
+            full[coordinates] = values
+            arrays.append(full)
+        verdicts = np.full(self.x.size, "", dtype=object)
+        verdicts[coordinates] = judged.verdicts
+        return (*arrays, verdicts)
+
+    def _worst(self, coordinates: np.ndarray, estimate: Estimate, judged: Judgement
+               ) -> tuple[int | None, str | None]:
+        with np.errstate(all="ignore"):
+            ratio = np.where(judged.difference > 0, judged.difference / judged.tolerance, 0.0)
+        failing = np.flatnonzero(judged.verdicts == "fail")
+        if failing.size:
+            pick = failing[int(np.nanargmax(np.nan_to_num(ratio[failing], nan=np.inf)))]
+            i = int(coordinates[pick])
+            return i, (f"gradient of {self.describe(i)}: exact {self.exact[i]:.6g}, "
+                       f"finite-difference {estimate.value[pick]:.6g} (|diff| "
+                       f"{judged.difference[pick]:.2e} > tol {judged.tolerance[pick]:.2e})")
+        open_ = np.flatnonzero(judged.verdicts == "inconclusive")
+        if open_.size:
+            pick = open_[int(np.argmax(np.nan_to_num(estimate.bound[open_], nan=np.inf,
+                                                     posinf=np.inf)))]
+            i = int(coordinates[pick])
+            return i, self._undecided(i, estimate, pick)
+        return (int(coordinates[int(np.nanargmax(ratio))]) if coordinates.size else None), None
+
+    def _undecided(self, i: int, estimate: Estimate, pick: int) -> str:
+        if estimate.note is not None and (not np.isfinite(estimate.bound[pick])
+                                          or "edge" in estimate.note
+                                          or estimate.unchanged is not None
+                                          and estimate.unchanged[pick]):
+            return f"gradient of {self.describe(i)}: {estimate.note}"
+        return (f"gradient of {self.describe(i)}: f's noise ({self.noise:.1e}) allows no check "
+                f"tighter than {estimate.bound[pick]:.1e} (exact {self.exact[i]:.6g}, "
+                f"finite-difference {estimate.value[pick]:.6g}); try scheme='complex', or "
+                "compute f in higher precision")
+
+    @property
+    def _scheme(self) -> str:
+        return "richardson" if self.richardson else "central"
+
+    # -- random directions, for large P
+
+    def _direction(self, v: np.ndarray) -> tuple[Estimate, Judgement, float]:
+        x, f = self.x, self.f
+        scale = max(1.0, float(np.max(np.abs(x[v != 0]), initial=1.0)))
+        exact = float(self.exact @ v)
+        products = np.abs(self.exact * v)
+        # x + h·v rounds each moved coordinate by up to half an ulp of xᵢ
+        moved = 0.5 * EPSILON * float(np.sum(np.abs(self.exact * x)[v != 0]))
+        line = Line(lambda u: f(x[None, :] + (u * scale)[:, None] * v[None, :]),
+                    lambda u: (u * scale)[:, None], lambda i, h: f"x + {h:.2g}·v",
+                    extra_noise=moved)
+        estimate = derivative(line, np.array([self.center]), np.array([self.noise + moved]),
+                              self.start, richardson=self.richardson)
+        typical = float(np.sqrt(np.sum(self.exact[v != 0] ** 2) / max(np.sum(v != 0), 1)))
+        judged = judge(np.array([exact]), estimate, rtol=self.rtol, atol=self.atol,
+                       allowance=EXACT_ROUNDING * EPSILON * float(np.sum(products)),
+                       scale=ZERO_SCALE * typical * float(np.sum(np.abs(v))))
+        return estimate, judged, exact
+
+    def directions(self, rng: np.random.Generator, count: int) -> GradientVerdict:
+        seen: list[tuple[float, float, float, str]] = []
+        steps = np.zeros(self.x.size)
+        first = None
+        for _ in range(count):
+            v = rng.choice([-1.0, 1.0], size=self.x.size) / np.sqrt(self.x.size)
+            first = v if first is None else first
+            estimate, judged, exact = self._direction(v)
+            verdict = str(judged.verdicts[0])
+            seen.append((exact, float(estimate.value[0]), float(estimate.bound[0]), verdict))
+            steps = np.maximum(steps, float(estimate.step[0]) * np.abs(v))
+            if verdict == "fail":
+                return dataclasses.replace(self._localise(v, seen), direction=first)
+        open_ = [s for s in seen if s[3] == "inconclusive"]
+        verdict = "inconclusive" if open_ else "pass"
+        reason = None if not open_ else (
+            f"the derivative along a random direction: exact {open_[0][0]:.6g}, "
+            f"finite-difference {open_[0][1]:.6g}; f's noise ({self.noise:.1e}) allows no "
+            f"check tighter than {open_[0][2]:.1e}")
+        nan = np.full(self.x.size, np.nan)
+        return GradientVerdict(verdict, "directions", self._scheme, self.exact, nan, nan, nan,
+                               nan, np.full(self.x.size, "", dtype=object), None, reason,
+                               steps, self.noise, self.f.calls, seen, first)
+
+    def _localise(self, v: np.ndarray,
+                  seen: list[tuple[float, float, float, str]]) -> GradientVerdict:
+        support = np.flatnonzero(v)
+        while support.size > 1:
+            halves = np.array_split(support, 2)
+            ratios = []
+            for half in halves:
+                part = np.zeros_like(v)
+                part[half] = v[half]
+                _, judged, _ = self._direction(part)
+                with np.errstate(all="ignore"):
+                    ratios.append(float(np.nan_to_num(judged.difference[0] / judged.tolerance[0],
+                                                      nan=0.0)))
+            support = halves[int(np.argmax(ratios))]
+        located = self.coordinates(support, "directions", seen)
+        if located.verdict == "fail":
+            return located
+        exact, estimate, bound, _ = seen[-1]
+        reason = (f"the derivative along a random direction disagrees: exact {exact:.6g}, "
+                  f"finite-difference {estimate:.6g} (bound {bound:.1e}); no single entry "
+                  "fails on its own (several small errors?)")
+        return GradientVerdict("fail", "directions", self._scheme, self.exact,
+                               located.estimate, located.bound, located.tolerance,
+                               located.difference, located.verdicts, located.worst, reason,
+                               located.steps, self.noise, self.f.calls, seen)
+
+
+def _unjudgeable(x: np.ndarray, exact: np.ndarray, reason: str, calls: int,
+                 richardson: bool) -> GradientVerdict:
+    nan = np.full(x.size, np.nan)
+    return GradientVerdict("inconclusive", "components", "richardson" if richardson
+                           else "central", exact, nan, nan, nan, nan,
+                           np.full(x.size, "", dtype=object), None, reason, np.zeros(x.size),
+                           float("nan"), calls)
