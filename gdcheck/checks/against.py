@@ -6,8 +6,9 @@ first) and returns the gradient of the objective by parameter name, each of
 its parameter's shape. Hypothesis searches the initialisation ranges for a
 point where it disagrees with the exact gradient beyond the spec's gradient
 tolerance (both are exact, so there is no finite-difference allowance), and
-shrinks the point. An exception raised by the user's function is a failure at
-that point, not a crash.
+shrinks the point. Both sides are exact, so the only allowance beyond rtol is rounding:
+256 ulps of the gradient's largest entry. An exception raised by the user's function is
+a failure at that point, not a crash.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from .agreement import Reference, agreement, worst_component
 from .context import Context, PointFailure
 
 UserGradient = Callable[..., Mapping[str, Any]]
+ROUNDING_ULPS = 256.0
+EPSILON = float(np.finfo(np.float64).eps)
 
 
 def run(context: Context) -> CheckResult:
@@ -40,7 +43,11 @@ def run(context: Context) -> CheckResult:
         return _flatten(context, function(**problem.unpack(theta), **problem.data))
 
     def exact(theta: np.ndarray) -> Reference:
-        return Reference(problem.gradient(theta))
+        # both sides are exact up to their own rounding: a few hundred ulps of the
+        # gradient's largest entry (no fixed floor: a gradient of 1e-12 is still judged)
+        gradient = problem.gradient(theta)
+        rounding = ROUNDING_ULPS * EPSILON * float(np.max(np.abs(gradient), initial=0.0))
+        return Reference(gradient, np.full(gradient.shape, rounding))
 
     def describe(comparison: Comparison, theta: np.ndarray) -> str:
         return (f"{label}: gradient of {problem.parameter_names[comparison.worst]} at "

@@ -1,7 +1,8 @@
 """Hypothesis strategies for points and initialisations.
 
 `initialisations(spec)` draws a flat θ whose every parameter lies in the range
-of its declared `init` (for `normal(m, s)`: m ± 4s), never NaN or infinite.
+of its declared `init` (for `normal(m, s)`: m ± 4s), never NaN or infinite; a parameter
+of more than 64 entries is sampled from its `init` by a seed Hypothesis draws.
 `points(low, high, shape)` is the same for any array, for users' own tests:
 
     from hypothesis import given
@@ -33,10 +34,27 @@ def points(low: float = -10.0, high: float = 10.0, shape: int | tuple[int, ...] 
     return hnp.arrays(np.float64, shape, elements=elements)
 
 
+ENTRY_DRAWS = 64   # parameters up to this many entries are drawn entry by entry
+
+
 def parameter_values(parameter: Variable) -> st.SearchStrategy[np.ndarray]:
-    """Values of one declared parameter, drawn from the range of its `init`."""
+    """Values of one declared parameter, drawn from the range of its `init`.
+
+    Up to ENTRY_DRAWS entries, Hypothesis draws (and shrinks) every entry. A larger one (a
+    weight matrix) is drawn from its `init` distribution, clipped to that range, by a
+    numpy generator whose seed Hypothesis draws: drawing 50,000 floats per example, and
+    shrinking them one by one, would cost far more than the check."""
     low, high = parameter.init.bounds()
-    return points(low, high, parameter.shape)
+    if parameter.size <= ENTRY_DRAWS or low == high:
+        return points(low, high, parameter.shape)
+
+    def sampled(seed: int) -> np.ndarray:
+        # the name in the seed: two parameters drawn with one seed still differ
+        rng = np.random.default_rng([seed, *parameter.name.encode()])
+        values = parameter.init.sample(rng, parameter.shape)
+        return np.clip(values, low, high)
+
+    return st.integers(0, 2**32 - 1).map(sampled)
 
 
 def initialisations(spec: Spec) -> st.SearchStrategy[np.ndarray]:

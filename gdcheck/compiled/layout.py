@@ -88,7 +88,16 @@ class ParameterLayout:
         return ", ".join(f"{name}={_short(value)}" for name, value in self.point(theta).items())
 
 
+SHOWN_ENTRIES = 20   # a parameter with more entries is summarised in messages
+
+
 def _short(value: Any) -> str:
+    array = np.asarray(value, dtype=float)
+    if array.size > SHOWN_ENTRIES:
+        shape = "×".join(map(str, array.shape))
+        first = ", ".join(f"{v:.4g}" for v in array.reshape(-1)[:3])
+        return (f"<{shape} values in [{array.min():.4g}, {array.max():.4g}], first {first}, "
+                "...>")
     if isinstance(value, list):
         return "[" + ", ".join(_short(v) for v in value) + "]"
     return f"{value:.6g}"

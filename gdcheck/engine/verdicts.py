@@ -77,6 +77,10 @@ class GradientVerdict:
     def max_rel_error(self) -> float:
         """The largest |exact − estimate| / |exact| over the components that passed and are
         not negligible (above ZERO_SCALE of the largest): what the check confirmed."""
+        if self.mode == "directions" and not np.any(self.verdicts == "pass"):
+            relative = [abs(e - d) / max(abs(e), abs(d)) for e, d, _, v in self.directions
+                        if v == "pass" and max(abs(e), abs(d)) > 0]
+            return max(relative, default=0.0)
         size = np.maximum(np.abs(self.exact), np.abs(self.estimate))
         top = float(np.nanmax(size, initial=0.0))
         with np.errstate(all="ignore"):
@@ -316,3 +320,80 @@ def _unjudgeable(x: np.ndarray, exact: np.ndarray, reason: str, calls: int,
                            else "central", exact, nan, nan, nan, nan,
                            np.full(x.size, "", dtype=object), None, reason, np.zeros(x.size),
                            float("nan"), calls)
+
+
+@dataclass(frozen=True, eq=False)
+class HessianVerdict:
+    """The oracle's verdict on exact Hessian-vector products at one point: per direction v
+    (the coordinates for small P, random directions above DIRECTIONAL_ABOVE), H·v against
+    the derivative of the exact gradient along v, entry by entry. `reason` names the entry
+    (and the coordinate or direction) that failed, or why none could be decided."""
+
+    verdict: str
+    reason: str | None
+    mode: str
+    evaluations: int
+    max_rel_error: float
+
+
+def verify_hessian(gradient: Callable[[np.ndarray], np.ndarray],
+                   hessian_vector: Callable[[np.ndarray, np.ndarray], np.ndarray],
+                   x: np.ndarray, *, rtol: float, atol: float = 0.0, seed: int = 0,
+                   describe: Describe | None = None, directions: int = DIRECTIONS
+                   ) -> HessianVerdict:
+    """The verdict on `hessian_vector(x, v)` as the derivative of `gradient` (P,) → (P,)
+    along v, for every coordinate v = eⱼ up to DIRECTIONAL_ABOVE parameters and for a few
+    random directions above."""
+    x = np.asarray(x, dtype=float).reshape(-1)
+    describe = describe or (lambda i: f"x[{i}]")
+    calls = [0]
+
+    def along(v: np.ndarray, scale: float) -> Callable[[np.ndarray], np.ndarray]:
+        def values(u: np.ndarray) -> np.ndarray:
+            calls[0] += len(u)
+            with np.errstate(all="ignore"):
+                return np.stack([np.asarray(gradient(x + t * scale * v), dtype=float)
+                                 for t in u])
+        return values
+
+    center = np.asarray(gradient(x), dtype=float)
+    rng = np.random.default_rng(seed)
+    if x.size <= DIRECTIONAL_ABOVE:
+        plan = [(np.eye(x.size)[j], f"column {describe(j)}", max(1.0, abs(float(x[j]))))
+                for j in range(x.size)]
+        mode = "components"
+    else:
+        plan = [(rng.choice([-1.0, 1.0], size=x.size) / np.sqrt(x.size), "a random direction",
+                 max(1.0, float(np.max(np.abs(x))))) for _ in range(directions)]
+        mode = "directions"
+    worst_rel, open_ = 0.0, []
+    for v, label, scale in plan:
+        exact = np.asarray(hessian_vector(x, v), dtype=float)
+        line = Line(along(v, scale), lambda u, s=scale: (u * s)[:, None],
+                    lambda i, h: f"x + {h:.2g}·v")
+        noise, start = measure_noise(line, center)
+        estimate = derivative(line, center, noise, start)
+        top = float(np.max(np.abs(exact), initial=0.0))
+        judged = judge(exact, estimate, rtol=rtol, atol=atol,
+                       allowance=EXACT_ROUNDING * EPSILON * top, scale=ZERO_SCALE * top)
+        failing = np.flatnonzero(judged.verdicts == "fail")
+        if failing.size:
+            i = int(failing[np.argmax(judged.difference[failing] / judged.tolerance[failing])])
+            entry = f"({describe(i)}, {label[len('column '):]})" if mode == "components" \
+                else f"{describe(i)} of H·v along {label}"
+            reason = (f"Hessian entry {entry}: exact {exact[i]:.6g}, finite-difference of the "
+                      f"gradient {estimate.value[i]:.6g} (|diff| {judged.difference[i]:.2e} > "
+                      f"tol {judged.tolerance[i]:.2e})")
+            return HessianVerdict("fail", reason, mode, calls[0], worst_rel)
+        undecided = np.flatnonzero(judged.verdicts == "inconclusive")
+        if undecided.size:
+            i = int(undecided[0])
+            open_.append(f"H·v entry {describe(i)} along {label}: the gradient's noise allows "
+                         f"no check tighter than {estimate.bound[i]:.1e}")
+        with np.errstate(all="ignore"):
+            size = np.maximum(np.abs(exact), np.abs(estimate.value))
+            counted = (judged.verdicts == "pass") & (size > ZERO_SCALE * max(top, 1e-300))
+            relative = np.where(counted, judged.difference / size, 0.0)
+        worst_rel = max(worst_rel, float(np.nanmax(relative, initial=0.0)))
+    verdict = "inconclusive" if open_ else "pass"
+    return HessianVerdict(verdict, open_[0] if open_ else None, mode, calls[0], worst_rel)
