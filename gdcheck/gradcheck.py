@@ -83,7 +83,8 @@ class GradientCheck:
         calls = f"{self.evaluations} evaluations of f ({self.scheme})"
         if self.verdict == "fail":
             count = int(np.sum(self.disagreeing))
-            others = f"; {count} of {self.analytic.size} components disagree" if count else ""
+            others = (f"; {count} of {self.analytic.size} components disagree"
+                      if count and self.analytic.size > 1 else "")
             return f"FAIL: {self.reason}{others}; {calls}"
         if self.verdict == "inconclusive":
             return f"INCONCLUSIVE: {self.reason}; {calls}"
@@ -135,9 +136,9 @@ def check_gradient(f: Callable, grad: Callable, x, *, rtol: float = defaults.RTO
 
     Worked example: f(x) = 1e12 + sin(x) at x = 0.3. Its values are rounded to the ulp of
     1e12 (1.2e-4): the measured noise is 5.6e-5, the best central difference is good to
-    about 5e-3, so a gradient 1% wrong (0.965 for cos 0.3 = 0.955) fails, the correct one
-    is inconclusive (a pass would need a bound of 1e-3 of the derivative), and its reason
-    suggests scheme="complex" or higher precision.
+    about 6e-3, so a gradient 1% wrong (0.965 for cos 0.3 = 0.955) fails; the correct one
+    cannot pass on central differences (a pass needs a bound of 1e-3 of the derivative), so
+    the check escalates to Richardson, then to the complex step, which passes it.
 
     >>> check_gradient(lambda x: (x**2).sum(), lambda x: 2 * x, [1.0, -2.0]).verdict
     'pass'

@@ -6,8 +6,8 @@ chosen per coordinate (or, above 200 parameters, per random direction, with a fa
 localised by bisection to the entry), and a component fails when
 `|g − g_fd| > bound + rtol·|g| + atol`. A point whose difference stencil straddles a
 point where the objective is not differentiable says nothing and is skipped; a point
-where no difference can decide (f's noise too large for the tolerance) is inconclusive:
-reported, not counted as a pass. A check whose points are all inconclusive fails, with
+where no difference can decide (f's noise too large for the tolerance), even after
+escalating to Richardson extrapolation, is inconclusive: reported, not counted as a pass. A check whose points are all inconclusive fails, with
 the reason.
 """
 
@@ -30,9 +30,14 @@ def run(context: Context) -> CheckResult:
     seen: dict[str, Any] = {"rel": 0.0, "inconclusive": [], "evaluations": [], "mode": None}
 
     def agrees(theta: np.ndarray) -> str | None:
-        found = verify_gradient(problem.loss, theta, problem.gradient(theta),
-                                rtol=settings.rtol, atol=settings.atol, seed=context.seed,
+        exact = problem.gradient(theta)
+        found = verify_gradient(problem.loss, theta, exact, rtol=settings.rtol,
+                                atol=settings.atol, seed=context.seed,
                                 describe=lambda i: names[i])
+        if found.verdict == "inconclusive":   # escalate: Richardson extrapolation
+            found = verify_gradient(problem.loss, theta, exact, rtol=settings.rtol,
+                                    atol=settings.atol, seed=context.seed, richardson=True,
+                                    describe=lambda i: names[i])
         seen["evaluations"].append(found.evaluations)
         seen["mode"] = found.mode
         if found.verdict != "fail":

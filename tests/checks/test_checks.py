@@ -322,3 +322,70 @@ def test_cli_examples_override_and_usage_errors(tmp_path, capsys):
     assert main(["verify", str(tmp_path / "missing.yaml")]) == 2
     assert main(["verify", str(good), "--seed", "minus"]) == 2
     assert "Error: " in capsys.readouterr().err
+
+
+# A least-squares model with 1,200 parameters: above 200 the gradient check uses random
+# directions, above 300 `convex` uses Lanczos, and the weight is drawn from a seed.
+WIDE = """
+gdcheck: 1
+name: wide
+parameters:
+  W: {shape: [40, 30], init: normal(0, 0.2)}
+inputs: {x: {shape: [30]}}
+target: {y: {shape: [40]}}
+model: W @ x
+loss: sum((y_pred - y)**2)
+reduction: mean
+data: {npz: wide.npz}
+optimizer: {method: gd, learning_rate: 0.05, steps: 5}
+checks: {gradient: {examples: 4}, convex: true, descent: false, convergence: false}
+"""
+
+
+def wide_data(tmp_path) -> None:
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(60, 30))
+    np.savez(tmp_path / "wide.npz", x=x, y=x @ rng.normal(0, 0.1, (40, 30)).T)
+
+
+def test_a_wide_model_is_checked_along_random_directions_and_by_lanczos(tmp_path):
+    wide_data(tmp_path)
+    result = run(tmp_path, WIDE)
+    assert result.passed, {name: check.summary for name, check in result.checks.items()}
+    gradient = result.checks["gradient"]
+    assert gradient.details["mode"] == "directions"
+    assert gradient.details["evaluations_per_point"] < 400   # not 2·1,200 and more
+    assert "random directions" in gradient.summary
+
+
+def test_one_wrong_entry_among_1200_is_named(tmp_path):
+    wide_data(tmp_path)
+    path = write(tmp_path, WIDE)
+    problem = gdcheck.compile(path)
+
+    class Planted(Problem):
+        def gradient(self, theta):
+            gradient = super().gradient(theta)
+            gradient[..., 417] *= 1.01   # W[13, 27]
+            return gradient
+
+    result = verify(path, report_dir=None, problem=Planted(problem.objective, problem.data))
+    gradient = result.checks["gradient"]
+    assert not gradient.passed
+    assert gradient.summary.startswith("gradient of W[13,27] at W=<40×30 values in ")
+
+
+def test_a_large_parameter_is_drawn_within_its_range_and_unlike_its_neighbour(tmp_path):
+    from hypothesis import find
+
+    from gdcheck.checks.strategies import initialisations
+
+    wide_data(tmp_path)
+    spec = gdcheck.load(write(tmp_path, WIDE.replace(
+        "  W: {shape: [40, 30], init: normal(0, 0.2)}",
+        "  W: {shape: [40, 30], init: normal(0, 0.2)}\n  V: {shape: [40, 30], init: uniform(-1, 1)}"
+    ).replace("model: W @ x", "model: W @ x + V @ x")))
+    theta = find(initialisations(spec), lambda t: True)
+    W, V = theta[:1200], theta[1200:]
+    assert np.all(np.abs(W) <= 0.8) and np.all(np.abs(V) <= 1)
+    assert W.std() > 0.05 and not np.allclose(W / W.std(), V / V.std())
