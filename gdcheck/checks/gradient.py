@@ -7,8 +7,8 @@ localised by bisection to the entry), and a component fails when
 `|g − g_fd| > bound + rtol·|g| + atol`. A point whose difference stencil straddles a
 point where the objective is not differentiable says nothing and is skipped; a point
 where no difference can decide (f's noise too large for the tolerance), even after
-escalating to Richardson extrapolation, is inconclusive: reported, not counted as a pass. A check whose points are all inconclusive fails, with
-the reason.
+escalating to Richardson extrapolation, is inconclusive: reported, not counted as a pass.
+A check whose points are all inconclusive fails, with the reason.
 """
 
 from __future__ import annotations

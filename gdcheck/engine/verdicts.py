@@ -78,9 +78,9 @@ class GradientVerdict:
         """The largest |exact − estimate| / |exact| over the components that passed and are
         not negligible (above ZERO_SCALE of the largest): what the check confirmed."""
         if self.mode == "directions" and not np.any(self.verdicts == "pass"):
-            relative = [abs(e - d) / max(abs(e), abs(d)) for e, d, _, v in self.directions
-                        if v == "pass" and max(abs(e), abs(d)) > 0]
-            return max(relative, default=0.0)
+            along = [abs(e - d) / max(abs(e), abs(d)) for e, d, _, v in self.directions
+                     if v == "pass" and max(abs(e), abs(d)) > 0]
+            return max(along, default=0.0)
         size = np.maximum(np.abs(self.exact), np.abs(self.estimate))
         top = float(np.nanmax(size, initial=0.0))
         with np.errstate(all="ignore"):
@@ -369,8 +369,7 @@ def verify_hessian(gradient: Callable[[np.ndarray], np.ndarray],
     worst_rel, open_ = 0.0, []
     for v, label, scale in plan:
         exact = np.asarray(hessian_vector(x, v), dtype=float)
-        line = Line(along(v, scale), lambda u, s=scale: (u * s)[:, None],
-                    lambda i, h: f"x + {h:.2g}·v")
+        line = Line(along(v, scale), _scaled(scale), lambda i, h: f"x + {h:.2g}·v")
         noise, start = measure_noise(line, center)
         estimate = derivative(line, center, noise, start)
         top = float(np.max(np.abs(exact), initial=0.0))
@@ -397,3 +396,8 @@ def verify_hessian(gradient: Callable[[np.ndarray], np.ndarray],
         worst_rel = max(worst_rel, float(np.nanmax(relative, initial=0.0)))
     verdict = "inconclusive" if open_ else "pass"
     return HessianVerdict(verdict, open_[0] if open_ else None, mode, calls[0], worst_rel)
+
+
+def _scaled(scale: float) -> Callable[[np.ndarray], np.ndarray]:
+    """Unit offsets → the displacement along a direction of that scale, (m, 1)."""
+    return lambda u: (u * scale)[:, None]
