@@ -41,6 +41,7 @@ NOISE_POINTS = 8          # nine values φ(−4δ) … φ(4δ), φ(0) among them
 NOISE_START = 1e-7        # δ, relative to the line's scale
 NOISE_MOVE = 100.0        # factor by which δ moves between attempts
 NOISE_ATTEMPTS = 6        # δ = 1e-7 … 1e-17
+COARSE_LIMIT = 1e-2       # where f is flat at every δ, larger ones are tried up to this
 NOISE_SIGMAS = 3.0        # the noise term of a bound: this many ε_f over h
 STEP_RATIO = 4.0
 MAX_SHRINKS = 16          # steps below the start: no stencil finite, or f curves fast
@@ -133,6 +134,29 @@ def measure_noise(line: Line, center: np.ndarray) -> tuple[np.ndarray, float]:
     noise = np.where(lone, smallest, noise)
     start = np.where(lone, 4 * np.array(deltas)[at], start)
     noise = np.where(np.isfinite(noise), noise, np.where(np.isfinite(rough), rough, 0.0))
+    # every table flat (f unchanged within ±4e-7: float16 inside, a float32 sum): larger δ,
+    # until a table shows f's resolution; the steps then start there
+    coarse = ~np.isfinite(quantum) & np.all(np.isnan(levels), axis=0)
+    delta = NOISE_START
+    while np.any(coarse) and delta < COARSE_LIMIT:
+        delta *= NOISE_MOVE
+        values = np.empty((NOISE_POINTS + 1, center.size))
+        values[middle] = center
+        values[outer] = line(delta * (np.arange(NOISE_POINTS + 1) - middle)[outer])
+        first = np.diff(values, axis=0)
+        if not np.all(np.isfinite(first)):
+            break
+        steps = np.where(first != 0, np.abs(first), np.inf)
+        shows = coarse & np.any(first != 0, axis=0)
+        # a table whose noise level reads off is best; else, with steps that change nothing,
+        # the smallest nonzero one is a quantum; else it spans several
+        level, _, _ = _noise_level(values)
+        smallest_step = np.min(steps, axis=0)
+        seen = np.where(np.isfinite(level), 2 * level,
+                        np.where(np.any(first == 0, axis=0), smallest_step, smallest_step / 4))
+        quantum = np.where(shows, seen, quantum)
+        start = np.where(shows, 4 * delta, start)
+        coarse &= ~shows
     first_step = float(np.min(start))
     floor = 0.25 * EPSILON * np.abs(center)   # rounding to float64 at least
     floor = np.maximum(floor, np.where(np.isfinite(quantum), quantum / 2, 0.0))
