@@ -47,7 +47,7 @@ from sympy.codegen.cfunctions import expm1, log1p
 
 import gdcheck
 from gdcheck.cli import main
-from gdcheck.engine.finite_diff import central_gradient, compare
+from gdcheck.engine.verdicts import verify_gradient
 from gdcheck.errors import Location, SpecError
 from gdcheck.spec import Text, Variable
 from gdcheck.spec import parse as parse_spec
@@ -739,21 +739,20 @@ def test_gradient_agrees_with_finite_differences(objective: tuple[int, Node],
     checked = 0
     for point in points:
         x = np.array(point[:count])
+        if np.any((x != 0) & (np.abs(x) < 1e-20)):
+            # known limits: the oracle's steps (no smaller than ~1e-26, from max(1, |x|))
+            # straddle a pole at 0 that close (2/a at a = 1e-42), and x/y² in a quotient's
+            # exact derivative overflows below ~1e-100
+            continue
         with np.errstate(all="ignore"):
             loss, gradient = problem.loss(x), problem.gradient(x)
-            fd = central_gradient(problem.loss, x)
-        if not (np.isfinite(loss) and np.all(np.isfinite(gradient))
-                and np.all(np.isfinite(fd.gradient))):
+        if not (np.isfinite(loss) and np.all(np.isfinite(gradient))):
             continue
-        if np.any(fd.error > 1e-4 * np.maximum(1.0, np.abs(fd.gradient))):
-            continue  # near a pole, or too curved for the step: the estimate means little
-        if problem.crosses_kink(x, fd.step):
-            continue
-        comparison = compare(gradient, fd.gradient, rtol=1e-5, atol=1e-7, error=fd.error)
-        assert comparison.passed, (
-            f"{text!r} at {x.tolist()}: exact {gradient.tolist()}, finite difference "
-            f"{fd.gradient.tolist()} ± {fd.error.tolist()}")
-        checked += 1
+        found = verify_gradient(problem.loss, x, gradient, rtol=1e-6)
+        if found.verdict == "fail" and problem.crosses_kink(x, found.steps):
+            continue   # the stencil straddles a kink: the difference says nothing
+        assert found.verdict != "fail", f"{text!r} at {x.tolist()}: {found.reason}"
+        checked += found.verdict == "pass"
     assume(checked > 0)
 
 

@@ -628,25 +628,11 @@ def assert_verdict(case: Case, **options: str) -> None:
         assert check.worst == case.worst, f"{case.name}: {check}"
 
 
-# Rows the oracle still gets wrong (found by this table; the expectation stays the
-# mathematics'): a sequential float32 sum of 1e5 terms has noise the noise table
-# underestimates, so the difference is trusted too far. Strict: a fix shows here.
-KNOWN_GAPS = {"float32-sequential-sum-1e5", "float32-sequential-sum-1e5-1pct"}
-
-
-def _marked(ident: str, *values: object) -> object:
-    marks = [pytest.mark.xfail(strict=True, reason="known gap: the noise of a long sequential "
-                               "float32 sum is underestimated")] if ident in KNOWN_GAPS else []
-    return pytest.param(*values, id=ident, marks=marks)
-
-
-@pytest.mark.parametrize("case", [_marked(case.name, case) for case in CASES])
+@pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
 def test_verdict(case: Case) -> None:
     assert_verdict(case)  # the default scheme, "central"
 
 
-@pytest.mark.parametrize("scheme, case", [
-    _marked(f"{scheme}-{case.name}", scheme, case)
-    for scheme in ("richardson", "directional") for case in CASES if suits(scheme, case)])
+@pytest.mark.parametrize("scheme, case", SCHEME_RUNS)
 def test_verdict_with_other_schemes(scheme: str, case: Case) -> None:
     assert_verdict(case, scheme=scheme)

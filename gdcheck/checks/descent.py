@@ -13,8 +13,8 @@ import dataclasses
 
 import numpy as np
 
-from ..engine.finite_diff import EPSILON
 from ..engine.optimizers import step
+from ..engine.oracle import EPSILON
 from ..results import CheckResult, Counterexample
 from .context import SKIP, Context, falsify
 

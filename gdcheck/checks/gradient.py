@@ -47,7 +47,7 @@ def run(context: Context) -> CheckResult:
         if found.verdict == "inconclusive":
             seen["inconclusive"].append(_located(found.reason, context.point_text(theta)))
             return None
-        if problem.crosses_kink(theta, np.maximum(found.steps, 1e-300)):
+        if np.any(found.steps > 0) and problem.crosses_kink(theta, found.steps):
             return SKIP
         return _located(found.reason, context.point_text(theta))
 

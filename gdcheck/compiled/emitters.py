@@ -42,6 +42,12 @@ def _map(writer: Writer, node: Node, names: list[str]) -> str:
     own, and used by name."""
     template, rank = node.attrs[0], len(node.shape)
     arguments = list(zip(names, node.args, strict=True))
+    if not template.free_symbols and (node.sampled or node.shape):   # a − a: one number,
+        value = writer.printer.doprint(template)                       # of the node's shape
+        if not node.sampled:
+            return f"full({node.shape!r}, {value})"
+        lead = next(name for name, arg in arguments if arg.sampled)
+        return f"full({lead}.shape[:1] + {node.shape!r}, {value})"
     replaced: dict[sp.Basic, sp.Symbol] = {}
     for call in shareable_calls(template):
         key = call_key(call, node)

@@ -78,7 +78,8 @@ class Line:
         return values.reshape(len(offsets), -1)
 
 
-def measure_noise(line: Line, center: np.ndarray) -> tuple[np.ndarray, float]:
+def measure_noise(line: Line, center: np.ndarray, report: dict | None = None
+                  ) -> tuple[np.ndarray, float]:
     """(ε_f per entry of φ(0) = `center` (M,), the unit offset where the steps start).
 
     The table is taken at δ = 1e-7, 1e-9, … 1e-17 (unit offsets). Noise does not depend on
@@ -87,7 +88,8 @@ def measure_noise(line: Line, center: np.ndarray) -> tuple[np.ndarray, float]:
     own change (a rounding staircase, such as log(1 + x²) at x = 1e-6, is only visible at
     a large δ). Failing that, the smallest level seen: where f oscillates faster than δ its
     values look like noise, and only a smaller δ shows it. Steps start at 4δ for the δ
-    kept: f is known to be smooth there."""
+    kept: f is known to be smooth there. `report`, if given, gets "credible": per entry,
+    whether some δ gave a level to trust."""
     center = np.asarray(center, dtype=float).reshape(-1)
     middle = NOISE_POINTS // 2
     outer = np.delete(np.arange(NOISE_POINTS + 1), middle)
@@ -129,6 +131,8 @@ def measure_noise(line: Line, center: np.ndarray) -> tuple[np.ndarray, float]:
         take = np.isnan(noise) & confirmed[k]
         noise = np.where(take, pair[k], noise)
         start = np.where(take, 4 * deltas[k], start)
+    if report is not None:   # whether some δ gave a level to trust (else: a fallback)
+        report["credible"] = ~np.isnan(noise)
     at = np.argmin(np.where(np.isnan(levels), np.inf, levels), axis=0)
     lone = np.isnan(noise) & np.isfinite(smallest)
     noise = np.where(lone, smallest, noise)
@@ -393,6 +397,12 @@ class _Ladder:
                 values = sign * (stencil - self.center) / moved
                 truncation = np.full(values.shape, np.inf)
                 truncation[1:] = np.abs(values[:-1] - values[1:])
+                # trusted only where the differences are seen to converge (each change
+                # smaller than the one before): near a singularity closer than every step
+                # they do not, and no one-sided difference can tell the slope
+                converging = np.zeros(values.shape, dtype=bool)
+                converging[2:] = truncation[2:] < truncation[1:-1]
+                truncation = np.where(converging, truncation, np.inf)
                 bounds = truncation + 2 * NOISE_SIGMAS * self.noise[None, :] / moved
             bounds = np.where(np.isfinite(bounds) & np.isfinite(values), bounds, np.inf)
             pick = np.argmin(bounds, axis=0)
@@ -445,6 +455,8 @@ def judge(exact: np.ndarray, estimate: Estimate, *, rtol: float, atol: float = 0
         tolerance = bound + rtol * size + atol + allowance
         magnitude = np.maximum(size, np.maximum(scale, ZERO_SCALE * estimate.secant))
         tight = bound <= max(rtol, RESOLUTION) * magnitude
+        # both exactly 0 (f symmetric about x at the step, or flat): as good as a check gets
+        tight |= (exact == 0) & (value == 0)
     # f flat at every step while the exact derivative is not 0: nothing to compare with
     # (unless it is negligible against the derivative's scale)
     blind = np.zeros(exact.shape, dtype=bool) if estimate.unchanged is None else \

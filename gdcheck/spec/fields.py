@@ -6,6 +6,7 @@ from __future__ import annotations
 import keyword
 import math
 import re
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -74,7 +75,9 @@ def number(low: float | None = None, *, above: bool = False, integer: bool = Fal
         if ok and integer and isinstance(value, float):
             ok = value.is_integer() and math.isfinite(value)
             value = int(value) if ok else value
-        if ok and not math.isfinite(value):
+        if ok and isinstance(value, int):   # a Python int has any number of digits
+            ok = abs(value) <= sys.float_info.max
+        elif ok and not math.isfinite(value):
             ok = False
         if ok and low is not None:
             ok = value > low if above else value >= low

@@ -729,7 +729,20 @@ def run_verify(specs: Path, timeout: float) -> dict[str, Any]:
 
 # ---------------------------------------------------------------- the machine
 
-def machine() -> dict[str, Any]:
+def load_lines(machine: dict[str, Any], after: list[float]) -> list[str]:
+    """The load average before and after a run, and a warning if the machine was busy."""
+    lines = [f"- load average before / after the run: "
+             f"{', '.join(f'{x:.1f}' for x in machine['load_average'])} / "
+             f"{', '.join(f'{x:.1f}' for x in after)}", ""]
+    if max(machine["load_average"][0], after[0]) > 0.5 * (machine["cores"] or 1):
+        lines += ["Warning: the machine was busy with other work (load average above half the "
+                  "cores): timings are noisy and slower than on an idle machine.", ""]
+    return lines
+
+
+def machine(packages: tuple[str, ...] = ("gdcheck", "numpy", "sympy", "torch", "jax",
+                                         "jaxlib")) -> dict[str, Any]:
+    """The CPU, cores, load, Python, BLAS, the versions of `packages` and the threads."""
     cpu = platform.processor() or "unknown"
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -739,7 +752,7 @@ def machine() -> dict[str, Any]:
     except OSError:
         pass
     versions = {}
-    for package in ("gdcheck", "numpy", "sympy", "torch", "jax", "jaxlib"):
+    for package in packages:
         try:
             versions[package] = metadata.version(package)
         except metadata.PackageNotFoundError:
@@ -825,12 +838,7 @@ def report(results: dict[str, Any]) -> str:
             + ("tuned to keep freed memory (MALLOC_MMAP_THRESHOLD_ = MALLOC_TRIM_THRESHOLD_ "
                "= 256 MiB, `--malloc-tuned`)" if results["settings"].get("malloc_tuned")
                else "with its default settings"),
-            f"- load average before / after the run: "
-            f"{', '.join(f'{x:.1f}' for x in m['load_average'])} / "
-            f"{', '.join(f'{x:.1f}' for x in results['load_average_after'])}", ""]
-    if max(m["load_average"][0], results["load_average_after"][0]) > 0.5 * (m["cores"] or 1):
-        out += ["Warning: the machine was busy with other work (load average above half the "
-                "cores): timings are noisy and slower than on an idle machine.", ""]
+            *load_lines(m, results["load_average_after"])]
     if "gradient" in results:
         out += ["## Gradient evaluation (median CPU ms per call; ratio to hand-written numpy)",
                 "",
