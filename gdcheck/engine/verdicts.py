@@ -36,7 +36,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .oracle import EPSILON, ZERO_SCALE, Estimate, Judgement, Line, derivative, judge, measure_noise
+from .oracle import (
+    EPSILON,
+    RESOLUTION,
+    ZERO_SCALE,
+    Estimate,
+    Judgement,
+    Line,
+    derivative,
+    judge,
+    measure_noise,
+)
 
 DIRECTIONAL_ABOVE = 200   # parameters; above, random directions instead of every coordinate
 DIRECTIONS = 4            # random directions per point in the directional mode
@@ -82,8 +92,9 @@ class GradientVerdict:
 
     @property
     def max_rel_error(self) -> float:
-        """The largest |exact − estimate| / |exact| over the components that passed and are
-        not negligible (above ZERO_SCALE of the largest): what the check confirmed."""
+        """The largest |exact − estimate| / |exact| over the components that passed on their
+        own size (bound within RESOLUTION of it, above ZERO_SCALE of the largest): what the
+        check confirmed."""
         if self.mode == "directions" and not np.any(self.verdicts == "pass"):
             along = [abs(e - d) / max(abs(e), abs(d)) for e, d, _, v in self.directions
                      if v == "pass" and max(abs(e), abs(d)) > 0]
@@ -91,7 +102,9 @@ class GradientVerdict:
         size = np.maximum(np.abs(self.exact), np.abs(self.estimate))
         top = float(np.nanmax(size, initial=0.0))
         with np.errstate(all="ignore"):
-            counted = (self.verdicts == "pass") & (size > ZERO_SCALE * top)
+            # components judged on their own size (not against the floor of a zero one)
+            counted = (self.verdicts == "pass") & (size > ZERO_SCALE * top) & \
+                (self.bound <= RESOLUTION * size)
             relative = np.where(counted, self.difference / size, 0.0)
         return float(np.nanmax(relative, initial=0.0))
 
