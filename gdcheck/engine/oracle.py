@@ -78,8 +78,8 @@ class Line:
         return values.reshape(len(offsets), -1)
 
 
-def measure_noise(line: Line, center: np.ndarray, report: dict | None = None
-                  ) -> tuple[np.ndarray, float]:
+def measure_noise(line: Line, center: np.ndarray, report: dict | None = None,
+                  attempts: int = NOISE_ATTEMPTS) -> tuple[np.ndarray, float]:
     """(ε_f per entry of φ(0) = `center` (M,), the unit offset where the steps start).
 
     The table is taken at δ = 1e-7, 1e-9, … 1e-17 (unit offsets). Noise does not depend on
@@ -89,13 +89,14 @@ def measure_noise(line: Line, center: np.ndarray, report: dict | None = None
     a large δ). Failing that, the smallest level seen: where f oscillates faster than δ its
     values look like noise, and only a smaller δ shows it. Steps start at 4δ for the δ
     kept: f is known to be smooth there. `report`, if given, gets "credible": per entry,
-    whether some δ gave a level to trust."""
+    whether some δ gave a level to trust; `attempts` limits the δ tried (the largest
+    first)."""
     center = np.asarray(center, dtype=float).reshape(-1)
     middle = NOISE_POINTS // 2
     outer = np.delete(np.arange(NOISE_POINTS + 1), middle)
     found, fallback, deltas, smooth = [], [], [], []
     quantum = np.full(center.size, np.inf)
-    for attempt in range(NOISE_ATTEMPTS):
+    for attempt in range(attempts):
         delta = NOISE_START / NOISE_MOVE**attempt
         offsets = delta * (np.arange(NOISE_POINTS + 1) - middle)
         values = np.empty((NOISE_POINTS + 1, center.size))
@@ -120,14 +121,15 @@ def measure_noise(line: Line, center: np.ndarray, report: dict | None = None
     # it within 4×, or f's own change shows in the first differences, so the level is not
     # an oscillation faster than δ) is kept; else the smallest level seen
     with np.errstate(all="ignore"):
-        confirmed = (levels[:-1] <= 4 * levels[1:]) & (levels[1:] <= 4 * levels[:-1])
-        pair = np.where(confirmed, np.sqrt(levels[:-1] * levels[1:]), levels[:-1])
-        confirmed |= np.array(smooth)[:-1] & ~np.isnan(levels[:-1])
+        nearby = np.concatenate([levels[1:], np.full((1, center.size), np.nan)])  # next δ
+        confirmed = (levels <= 4 * nearby) & (nearby <= 4 * levels)
+        pair = np.where(confirmed, np.sqrt(levels * nearby), levels)
+        confirmed |= np.array(smooth) & ~np.isnan(levels)
         smallest = np.nanmin(np.where(np.isnan(levels), np.inf, levels), axis=0)
         rough = np.nanmin(np.where(np.isnan(fallback), np.inf, np.array(fallback)), axis=0)
     noise = np.full(center.size, np.nan)
     start = np.full(center.size, 4 * deltas[0])   # no level anywhere: f looks exact; smooth
-    for k in range(len(deltas) - 1):
+    for k in range(len(deltas)):
         take = np.isnan(noise) & confirmed[k]
         noise = np.where(take, pair[k], noise)
         start = np.where(take, 4 * deltas[k], start)
@@ -233,9 +235,15 @@ def derivative(line: Line, center: np.ndarray, noise: np.ndarray, start: float, 
         if (np.any(edge) or np.any(smallest)) and shrinks < MAX_SHRINKS:
             shrinks += 1   # the domain's edge is closer, or f curves faster than the steps
             ladder.extend(ladder.units[-1] / STEP_RATIO, 1)
-        elif np.all(ladder.settled(best) | edge):
+        settled = ladder.settled(best)
+        # an entry past its optimum keeps its ladder as it is: the larger steps other
+        # entries still need are not its to choose (far past a pole, differences of huge
+        # steps can agree again by chance)
+        ladder.ceiling = np.where(settled & np.isinf(ladder.ceiling), ladder.units[0],
+                                  ladder.ceiling)
+        if np.all(settled | edge):
             break
-        elif ladder.units[0] * STEP_RATIO <= MAX_UNIT:
+        if ladder.units[0] * STEP_RATIO <= MAX_UNIT:
             ladder.prepend()
         else:
             break
@@ -254,6 +262,7 @@ class _Ladder:
         self.up: np.ndarray = np.zeros((0, center.size))     # displacement of φ(+h)
         self.down: np.ndarray = np.zeros((0, center.size))   # |displacement| of φ(−h)
         self.slack: np.ndarray = np.zeros((0, center.size))  # both displacements' slack
+        self.ceiling = np.full(center.size, np.inf)   # the largest unit each entry may use
 
     @property
     def lowest(self) -> int:
@@ -354,6 +363,7 @@ class _Ladder:
     def best(self) -> np.ndarray:
         bounds = self.bounds()
         bounds[:self.lowest] = np.inf
+        bounds[np.array(self.units)[:, None] > self.ceiling[None, :]] = np.inf
         return np.argmin(bounds, axis=0)
 
     def estimate(self) -> Estimate:
