@@ -77,8 +77,12 @@ def run(context: Context) -> CheckResult:
             faults.append(f"the Hessian is not finite at {context.point_text(theta)}")
             return faults[-1] if context.spec.checks.convex else SKIP
         if problem.size > DENSE_UP_TO:
-            smallest, tolerance = lanczos_smallest(
-                problem.size, lambda v: problem.hessian_vector(theta, v), context.seed)
+            try:
+                smallest, tolerance = lanczos_smallest(
+                    problem.size, lambda v: problem.hessian_vector(theta, v), context.seed)
+            except Exception as error:  # noqa: BLE001 - ARPACK's failure is the finding
+                return (f"the smallest Hessian eigenvalue at {context.point_text(theta)} could "
+                        f"not be found (Lanczos: {error})")
         else:
             smallest, tolerance = smallest_eigenvalue(hessian)
         if smallest >= -tolerance:
