@@ -69,3 +69,28 @@ def worst_component(comparison: Comparison) -> str:
     value, reference = comparison.worst_values
     return (f"{value:.6g}, {{reference}} {reference:.6g} (|diff| "
             f"{comparison.abs_error.flat[i]:.2e} > tol {comparison.tolerance.flat[i]:.2e})")
+
+
+def oracle_result(context: Context, name: str, settings: ToleranceCheck, search: Any,
+                  examples: int, inconclusive: list[str], extra: dict[str, Any],
+                  passed: Callable[[int, str], str]) -> CheckResult:
+    """The CheckResult of `gradient` or `hessian` from an oracle-driven search: a failure
+    with its counterexample; a failure if no point could be decided; else a pass worded by
+    `passed(decided points, the inconclusive note)`, inconclusive points reported."""
+    details: dict[str, Any] = {
+        "examples": examples, "evaluated": search.examples, "skipped": search.skipped,
+        "inconclusive": len(inconclusive), "rtol": settings.rtol, "atol": settings.atol,
+        **extra}
+    if inconclusive:
+        details["inconclusive_reason"] = inconclusive[0]
+    if search.failure is not None:
+        theta, detail = search.failure
+        return CheckResult(name, False, detail, details, Counterexample(
+            context.point(theta), detail, context.replay))
+    decided = search.examples - search.skipped - len(inconclusive)
+    if decided <= 0 and inconclusive:
+        detail = f"no point could be decided: {inconclusive[0]}"
+        return CheckResult(name, False, detail, details,
+                           Counterexample({}, detail, context.replay))
+    note = f"; {len(inconclusive)} inconclusive: {inconclusive[0]}" if inconclusive else ""
+    return CheckResult(name, True, passed(decided, note), details)

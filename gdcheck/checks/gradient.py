@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 
 from ..engine.verdicts import verify_gradient
-from ..results import CheckResult, Counterexample
+from ..results import CheckResult
+from .agreement import oracle_result
 from .context import SKIP, Context, falsify
 
 
@@ -53,29 +54,14 @@ def run(context: Context) -> CheckResult:
 
     examples = context.examples_for(settings.examples)
     search = falsify(context, examples, agrees)
-    open_ = seen["inconclusive"]
-    details: dict[str, Any] = {
-        "examples": examples, "evaluated": search.examples, "skipped": search.skipped,
-        "inconclusive": len(open_), "rtol": settings.rtol, "atol": settings.atol,
-        "max_rel_error": seen["rel"], "mode": seen["mode"],
-        "evaluations_per_point": int(np.median(seen["evaluations"])) if seen["evaluations"]
-        else 0}
-    if open_:
-        details["inconclusive_reason"] = open_[0]
-    if search.failure is not None:
-        theta, detail = search.failure
-        return CheckResult("gradient", False, detail, details, Counterexample(
-            context.point(theta), detail, context.replay))
-    decided = search.examples - search.skipped - len(open_)
-    if decided <= 0 and open_:
-        detail = f"no point could be decided: {open_[0]}"
-        return CheckResult("gradient", False, detail, details,
-                           Counterexample({}, detail, context.replay))
     how = "" if seen["mode"] != "directions" else " (random directions)"
-    undecided = f"; {len(open_)} inconclusive: {open_[0]}" if open_ else ""
-    return CheckResult("gradient", True,
-                       f"exact gradient matches finite differences{how} at {decided} points "
-                       f"(max rel error {seen['rel']:.1e}){undecided}", details)
+    evaluations = int(np.median(seen["evaluations"])) if seen["evaluations"] else 0
+    return oracle_result(
+        context, "gradient", settings, search, examples, seen["inconclusive"],
+        {"max_rel_error": seen["rel"], "mode": seen["mode"],
+         "evaluations_per_point": evaluations},
+        lambda decided, note: f"exact gradient matches finite differences{how} at {decided} "
+                              f"points (max rel error {seen['rel']:.1e}){note}")
 
 
 def _located(reason: str | None, point: str) -> str:

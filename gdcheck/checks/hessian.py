@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 
 from ..engine.verdicts import verify_hessian
-from ..results import CheckResult, Counterexample
+from ..results import CheckResult
+from .agreement import oracle_result
 from .context import SKIP, Context, falsify
 
 
@@ -42,22 +43,10 @@ def run(context: Context) -> CheckResult:
 
     examples = context.examples_for(settings.examples)
     search = falsify(context, examples, agrees)
-    open_ = seen["inconclusive"]
-    details: dict[str, Any] = {
-        "examples": examples, "evaluated": search.examples, "skipped": search.skipped,
-        "inconclusive": len(open_), "rtol": settings.rtol, "atol": settings.atol,
-        "max_rel_error": seen["rel"], "mode": seen["mode"]}
-    if search.failure is not None:
-        theta, detail = search.failure
-        return CheckResult("hessian", False, detail, details, Counterexample(
-            context.point(theta), detail, context.replay))
-    decided = search.examples - search.skipped - len(open_)
-    if decided <= 0 and open_:
-        detail = f"no point could be decided: {open_[0]}"
-        return CheckResult("hessian", False, detail, details,
-                           Counterexample({}, detail, context.replay))
-    undecided = f"; {len(open_)} inconclusive: {open_[0]}" if open_ else ""
-    how = "" if seen["mode"] != "directions" else " (Hessian-vector products along random " \
-        "directions)"
-    return CheckResult("hessian", True, f"exact Hessian matches finite differences{how} at "
-                       f"{decided} points{undecided}", details)
+    how = "" if seen["mode"] != "directions" else \
+        " (Hessian-vector products along random directions)"
+    return oracle_result(
+        context, "hessian", settings, search, examples, seen["inconclusive"],
+        {"max_rel_error": seen["rel"], "mode": seen["mode"]},
+        lambda decided, note: f"exact Hessian matches finite differences{how} at {decided} "
+                              f"points{note}")
