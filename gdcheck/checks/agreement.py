@@ -1,5 +1,6 @@
-"""What `gradient`, `hessian` and `against` share: exact values against a reference,
-component by component, searched by Hypothesis, with the worst errors kept for the report."""
+"""What the checks that compare values share: `agreement` (exact values against a
+reference, component by component, searched by Hypothesis; `against`) and
+`oracle_result` (the result of an oracle-driven search; `gradient`, `hessian`)."""
 
 from __future__ import annotations
 
@@ -12,17 +13,16 @@ import numpy as np
 from ..engine.finite_diff import Comparison, compare
 from ..results import CheckResult, Counterexample
 from ..spec import ToleranceCheck
-from .context import SKIP, Context, falsify
+from .context import Context, falsify
 
 
 @dataclass(frozen=True)
 class Reference:
     """A reference at θ: `values` (shape of the exact values), their `error` estimate (or
-    None), and the finite-difference `step` (or None) for the kink test."""
+    None)."""
 
     values: np.ndarray
     error: np.ndarray | None = None
-    step: np.ndarray | None = None
 
 
 def agreement(context: Context, name: str, settings: ToleranceCheck,
@@ -33,7 +33,7 @@ def agreement(context: Context, name: str, settings: ToleranceCheck,
     """Search for θ where `exact(θ)` and `reference(θ)` disagree beyond the tolerance.
 
     `describe(comparison, θ)` words a failure; `summary` (formatted with `points` and
-    `rel`) words a pass. A disagreement where the stencil straddles a kink is skipped.
+    `rel`) words a pass.
     """
     worst = {"abs": 0.0, "rel": 0.0}
 
@@ -45,8 +45,6 @@ def agreement(context: Context, name: str, settings: ToleranceCheck,
         worst["rel"] = max(worst["rel"], comparison.max_rel_error)
         if comparison.passed:
             return None
-        if against.step is not None and context.problem.crosses_kink(theta, against.step):
-            return SKIP
         return describe(comparison, theta)
 
     examples = context.examples_for(settings.examples)

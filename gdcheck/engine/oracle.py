@@ -57,18 +57,15 @@ class Line:
     unit offsets (m,) to (m, M) values; `taken(u)` gives the displacement each entry really
     moved, (m, M) or (m, 1) (x + h is rounded; its scale sᵢ sets where the steps start);
     `slack(u)` how far the real displacement may be from it (where xᵢ + h loses xᵢ);
-    `describe(i, h)` names the point of entry i moved by h, for messages; `extra_noise`
-    (M,) is noise beyond f's own (the rounding of x + h·v)."""
+    `describe(i, h)` names the point of entry i moved by h, for messages."""
 
     def __init__(self, values: Callable[[np.ndarray], np.ndarray],
                  taken: Callable[[np.ndarray], np.ndarray],
                  describe: Callable[[int, float], str],
-                 extra_noise: np.ndarray | float = 0.0,
                  slack: Callable[[np.ndarray], np.ndarray] | None = None):
         self._values = values
         self.taken = taken
         self.describe = describe
-        self.extra_noise = extra_noise
         self.slack = slack   # how far the real displacement may be from `taken` (m, M)
 
     def __call__(self, offsets: np.ndarray) -> np.ndarray:
@@ -166,7 +163,7 @@ def measure_noise(line: Line, center: np.ndarray, report: dict | None = None,
     first_step = float(np.min(start))
     floor = 0.25 * EPSILON * np.abs(center)   # rounding to float64 at least
     floor = np.maximum(floor, np.where(np.isfinite(quantum), quantum / 2, 0.0))
-    return np.maximum(noise, floor) + line.extra_noise, first_step
+    return np.maximum(noise, floor), first_step
 
 
 def _noise_level(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -152,6 +152,12 @@ def verify_gradient(f: Points, x: np.ndarray, exact: np.ndarray, *, rtol: float,
     return checker.directions(rng, directions)
 
 
+def _along(f: Points, x: np.ndarray, v: np.ndarray, scale: float) -> Line:
+    """f (K, P) → (K,) on the line x + u·scale·v, one entry: the steps are u·scale."""
+    return Line(lambda u: f(x[None, :] + (u * scale)[:, None] * v[None, :]), _scaled(scale),
+                lambda i, h: f"x + {h:.2g}·v")
+
+
 def _point_noise(f: _Counted, x: np.ndarray, center: float, rng: np.random.Generator
                  ) -> tuple[float, float, float]:
     """(f's noise at x, the unit offset steps start at, and the largest |f| seen nearby
@@ -160,13 +166,13 @@ def _point_noise(f: _Counted, x: np.ndarray, center: float, rng: np.random.Gener
     scale = max(1.0, float(np.max(np.abs(x))))
     seen = [abs(center)]
 
-    def values(u: np.ndarray) -> np.ndarray:
-        out = f(x[None, :] + (u * scale)[:, None] * v[None, :])
+    def values(points: np.ndarray) -> np.ndarray:
+        out = f(points)
         finite = out[np.isfinite(out)]
         seen.append(float(np.max(np.abs(finite), initial=0.0)))
         return out
 
-    line = Line(values, lambda u: (u * scale)[:, None], lambda i, h: f"x + {h:.2g}·v")
+    line = _along(values, x, v, scale)
     report: dict = {}
     noise, start = measure_noise(line, np.array([center]), report)
     # no δ gave a level to trust, and the noise is a share of f itself: f is chaotic there
@@ -176,8 +182,7 @@ def _point_noise(f: _Counted, x: np.ndarray, center: float, rng: np.random.Gener
     if x.size > 1:   # the largest coordinate: Rademacher directions of 2 entries repeat
         w = np.zeros(x.size)
         w[int(np.argmax(np.abs(x)))] = 1.0
-        other = Line(lambda u: f(x[None, :] + (u * scale)[:, None] * w[None, :]),
-                     lambda u: (u * scale)[:, None], lambda i, h: f"x + {h:.2g}·w")
+        other = _along(f, x, w, scale)
         second: dict = {}
         level, _ = measure_noise(other, np.array([center]), second, attempts=1)
         if bool(second["credible"][0]):
@@ -300,9 +305,7 @@ class _Checker:
         products = np.abs(self.exact * v)
         # x + h·v rounds each moved coordinate by up to half an ulp of xᵢ
         moved = 0.5 * EPSILON * float(np.sum(np.abs(self.exact * x)[v != 0]))
-        line = Line(lambda u: f(x[None, :] + (u * scale)[:, None] * v[None, :]),
-                    lambda u: (u * scale)[:, None], lambda i, h: f"x + {h:.2g}·v",
-                    extra_noise=moved)
+        line = _along(f, x, v, scale)
         estimate = derivative(line, np.array([self.center]), np.array([self.noise + moved]),
                               self.start, richardson=self.richardson)
         typical = float(np.sqrt(np.sum(self.exact[v != 0] ** 2) / max(np.sum(v != 0), 1)))
