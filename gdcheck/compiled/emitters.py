@@ -18,7 +18,7 @@ import sympy as sp
 from ..symbolic.contraction import as_matrix_product, matrix_operands, sampled_subscripts
 from ..symbolic.functions import NUMPY_NAMESPACE
 from ..symbolic.tensor import Node, symbols
-from .inplace import statements
+from .inplace import Fixed, statements
 
 if TYPE_CHECKING:
     from .program import Writer
@@ -82,10 +82,18 @@ def in_place(writer: Writer, template: sp.Expr, arguments: list[tuple[str, Node]
     def function_name(call: sp.Function) -> str:
         return writer.printer.doprint(call.func(*symbols(len(call.args)))).split("(")[0]
 
+    def hoist(expr: sp.Expr) -> str:   # a line computed once per data set
+        name = f"h{len(writer.static_names)}"
+        writer.pending.append((f"{name} = {plain(expr)}", False))
+        writer.static_names.append(name)
+        return name
+
+    fixed = Fixed({symbol for symbol, (_, arg) in zip(ordered, arguments, strict=True)
+                   if id(arg) not in writer.varying}, hoist)
     namespace = {**np.__dict__, **NUMPY_NAMESPACE}
     assert writer.slots is not None
     lines, value = statements(template, operands, writer.slots, target, plain, function_name,
-                              namespace)
+                              namespace, fixed)
     writer.pending.extend((line, True) for line in lines)
     return value
 

@@ -60,12 +60,13 @@ _ADD, _MULTIPLY, _DIVIDE = "add", "multiply", "divide"
 class _Statements:
     def __init__(self, operands: Mapping[sp.Symbol, tuple[str, Shape | None]], slots: Slots,
                  plain: Callable[[sp.Expr], str], function_name: Callable[[sp.Function], str],
-                 namespace: Mapping[str, Any]):
-        self.operands = operands          # symbol -> (code, per-sample shape; None: unsampled)
+                 namespace: Mapping[str, Any], fixed: Fixed | None):
+        self.operands = dict(operands)    # symbol -> (code, per-sample shape; None: unsampled)
         self.slots = slots
         self.plain = plain                # an expression as ordinary numpy code
         self.function_name = function_name
         self.namespace = namespace
+        self.fixed = fixed
         self.lines: list[str] = []
         self.temporaries: list[str] = []
 
@@ -126,7 +127,22 @@ class _Statements:
         return out
 
     def product(self, expr: sp.Mul, shape: Shape, target: str | None) -> str:
-        coefficient, factors = expr.as_coeff_mul()
+        if self.fixed is not None:
+            # the coefficient and the factors computed once per data set (-(1 - y)/n) as one
+            # value, computed there too
+            factors = list(sp.Mul.make_args(expr))
+            fixed = [f for f in factors if f.is_Number
+                     or (f.is_Symbol and f in self.fixed.symbols)]
+            if len(fixed) > 1 and any(self.shape(f) is not None for f in fixed):
+                value = sp.Mul(*fixed)
+                symbol = self.fixed.hoist(value)
+                self.operands[symbol] = (symbol.name, self.shape(value))
+                expr = sp.Mul(symbol, *(f for f in factors if f not in fixed), evaluate=False)
+        scaled = self.scaled_call(expr, shape, target)
+        if scaled is not None:
+            return scaled
+        coefficient, factors_ = expr.as_coeff_mul()
+        factors = list(factors_)
         numerator = [f for f in factors if not _is_reciprocal(f)]
         denominator = [1 / f for f in factors if _is_reciprocal(f)]
         sampled_numerator = [f for f in numerator if self.shape(f) is not None]
@@ -150,6 +166,18 @@ class _Statements:
             self.lines.append(f"multiply({out}, {self.plain(coefficient)}, out={out})")
         return out
 
+    def scaled_call(self, expr: sp.Mul, shape: Shape, target: str | None) -> str | None:
+        """c·f(±u) in one call where the helper takes the factor (`scale=`) and the sign
+        (`negated=`): c·σ(-z) is c/(1 + e^z), four passes where it would take seven."""
+        calls = [f for f in expr.args if isinstance(f, sp.Function)
+                 and getattr(self.namespace.get(self.function_name(f)), "accepts_scale", False)]
+        if len(calls) != 1:
+            return None
+        rest = expr / calls[0]
+        if self.shape(rest) is not None and rest not in self.operands:
+            return None
+        return self.call(calls[0], shape, target, scale=self.value(rest))
+
     def power(self, expr: sp.Pow, shape: Shape, target: str | None) -> str:
         base, exponent = expr.args
         out = self.buffer(shape, target)
@@ -165,14 +193,22 @@ class _Statements:
             self.lines.append(f"power({value}, {self.value(exponent)}, out={out})")
         return out
 
-    def call(self, expr: sp.Function, shape: Shape, target: str | None) -> str:
+    def call(self, expr: sp.Function, shape: Shape, target: str | None,
+             scale: str | None = None) -> str:
         name = self.function_name(expr)
-        if not accepts_out(self.namespace.get(name)):
+        function = self.namespace.get(name)
+        if not accepts_out(function):
             return self.plain(expr)
         out = self.buffer(shape, target)
-        arguments = [self.value(a, out if len(expr.args) == 1 and self.shape(a) == shape
-                                and a not in self.operands else None) for a in expr.args]
-        self.lines.append(f"{name}({', '.join(arguments)}, out={out})")
+        args, options = list(expr.args), ""
+        if getattr(function, "accepts_scale", False):
+            if args[0].could_extract_minus_sign():
+                args[0], options = -args[0], ", negated=True"
+            if scale is not None and scale != "1":
+                options += f", scale={scale}"
+        arguments = [self.value(a, out if len(args) == 1 and self.shape(a) == shape
+                                and a not in self.operands else None) for a in args]
+        self.lines.append(f"{name}({', '.join(arguments)}, out={out}{options})")
         return out
 
 
@@ -180,13 +216,27 @@ def _is_reciprocal(factor: sp.Expr) -> bool:
     return isinstance(factor, sp.Pow) and factor.exp.is_number and bool(factor.exp < 0)
 
 
+class Fixed:
+    """The operands computed once per data set, and `hoist`, which puts a value made of them
+    on a line of its own there and returns its name (a new operand, also fixed)."""
+
+    def __init__(self, symbols: set[sp.Symbol], hoist: Callable[[sp.Expr], str]):
+        self.symbols = set(symbols)
+        self._hoist = hoist
+
+    def hoist(self, expr: sp.Expr) -> sp.Symbol:
+        symbol = sp.Symbol(self._hoist(expr), real=True)
+        self.symbols.add(symbol)
+        return symbol
+
+
 def statements(template: sp.Expr, operands: Mapping[sp.Symbol, tuple[str, Shape | None]],
                slots: Slots, target: str, plain: Callable[[sp.Expr], str],
-               function_name: Callable[[sp.Function], str], namespace: Mapping[str, Any]
-               ) -> tuple[list[str], str]:
+               function_name: Callable[[sp.Function], str], namespace: Mapping[str, Any],
+               fixed: Fixed | None = None) -> tuple[list[str], str]:
     """(the lines computing `template` into `target` where it can, the code of its value).
     Buffers for subexpressions are given back when the lines are done."""
-    writer = _Statements(operands, slots, plain, function_name, namespace)
+    writer = _Statements(operands, slots, plain, function_name, namespace, fixed)
     result = writer.value(template, target)
     for name in writer.temporaries:
         slots.give_back(name)

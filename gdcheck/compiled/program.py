@@ -104,6 +104,8 @@ class Writer:
                         any(a.sampled for a in args), (local,))
         name = f"s{len(self.shared_calls)}"
         varying = any(id(a) in self.varying for a in args)
+        if varying:
+            self.varying.add(id(stand_in))
         arguments = [(self.names[id(a)], a) for a in args]
         if self.slots is not None and varying and stand_in.sampled:
             # kept to the end of the call: the maps that use it are not known yet

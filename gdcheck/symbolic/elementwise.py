@@ -23,16 +23,19 @@ from sympy.codegen.cfunctions import expm1, log1p
 from .language import CustomFunction, Elementwise
 
 
-def _sigmoid(x: Any, out: Any = None) -> Any:
+def _sigmoid(x: Any, out: Any = None, scale: Any = 1.0, negated: bool = False) -> Any:
     # 1/(1 + e^-x) is exact to a few ulps everywhere: for x < 0 the exponential is large but
     # exact, and its overflow below -709 gives 1/inf = 0, the right limit. Computed in one
-    # array (`out=` as for a ufunc), not three.
+    # array (`out=` as for a ufunc), not three. Generated code folds a factor and a sign in:
+    # scale·σ(x) as scale/(1 + e^-x), σ(-x) as 1/(1 + e^x), each in the same four passes.
     x = np.asarray(x, dtype=float)
-    e = np.negative(x, out=np.empty_like(x) if out is None else out)
+    e = np.empty_like(x) if out is None else out
+    if not negated:
+        x = np.negative(x, out=e)
     with np.errstate(over="ignore"):
-        np.exp(e, out=e)
+        np.exp(x, out=e)
     e += 1.0
-    return np.reciprocal(e, out=e)
+    return np.divide(scale, e, out=e)
 
 
 def _softplus(x: Any, out: Any = None) -> Any:
@@ -57,6 +60,7 @@ def _step(x: Any, out: Any = None) -> Any:
 
 for _helper in (_sigmoid, _softplus, _relu, _step):
     _helper.accepts_out = True  # type: ignore[attr-defined]  # see compiled/inplace.py
+_sigmoid.accepts_scale = True  # type: ignore[attr-defined]
 
 
 def _erf(x: Any) -> Any:

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from gdcheck.compiled.inplace import Slots, statements
+from gdcheck.compiled.inplace import Fixed, Slots, statements
 from gdcheck.compiled.kernels import QUANTITIES
 from gdcheck.compiled.problem import compile_spec
 from gdcheck.compiled.program import Program
@@ -28,6 +28,9 @@ TEMPLATES = [
     sp.tanh(X0 * X2 + X1), (1 - sp.tanh(X0)**2) * X2, Softplus(-X0) + Relu(X1 - X0),
     sp.exp(-X0) * sp.log(1 + X1**2) - X2, X0 + X1 + X2 + 3, X0 * (X0 + X1) * (X0 - X1),
     Maximum(X0, X1) + X2, -X0, 3 * X1, X0, Sigmoid(X0)**2 * X2 / (1 + X0**2),
+    # a factor and a sign folded into the sigmoid's call (scale=, negated=)
+    -X0 * Sigmoid(-X1), 2 * X0 * X2 * Sigmoid(X1 - X0), -Sigmoid(-X0 * X1), X1 * Sigmoid(-X1),
+    X0 * Sigmoid(X1) + X2 * Sigmoid(-X1),
 ]
 
 
@@ -40,7 +43,11 @@ def _plain(template: sp.Expr, names: dict[sp.Symbol, str]) -> str:
 
 @pytest.mark.parametrize("template", TEMPLATES, ids=str)
 @pytest.mark.parametrize("x2_sampled", [True, False])
-def test_the_statements_compute_what_sympy_says(template: sp.Expr, x2_sampled: bool) -> None:
+@pytest.mark.parametrize("a_fixed", [False, True], ids=["a-varies", "a-fixed"])
+def test_the_statements_compute_what_sympy_says(template: sp.Expr, x2_sampled: bool,
+                                                a_fixed: bool) -> None:
+    """With `a_fixed`, X0 is a value computed once per data set: products of it and numbers
+    are hoisted onto lines of their own (run first here, as prepare() would)."""
     rng = np.random.default_rng(7)
     n, h = 50, 4
     values = {"a": rng.normal(size=(n, h)), "b": rng.uniform(0.5, 2, size=(n, h)),
@@ -50,11 +57,19 @@ def test_the_statements_compute_what_sympy_says(template: sp.Expr, x2_sampled: b
     slots = Slots()
     target = slots.take((h,))
     namespace = {**np.__dict__, **NUMPY_NAMESPACE}
+    hoisted: list[str] = []
+
+    def hoist(expr: sp.Expr) -> str:
+        hoisted.append(f"h{len(hoisted)} = {_plain(expr, names)}")
+        return f"h{len(hoisted) - 1}"
+
     lines, result = statements(template, operands, slots, target,
                                lambda e: _plain(e, names),
                                lambda call: _plain(call.func(*[X0] * len(call.args)),
                                                    names).split("(")[0],
-                               namespace)
+                               namespace, Fixed({X0}, hoist) if a_fixed else None)
+    assert all("X0" not in line for line in hoisted) and (a_fixed or not hoisted)
+    lines = hoisted + lines
     scope = {**namespace, **values, **{f"b{i}": np.full((n, *shape), np.nan)
                                        for i, shape in enumerate(slots.shapes)}}
     before = {name: value.copy() for name, value in values.items()}
@@ -137,3 +152,22 @@ def test_calls_from_two_threads_do_not_share_buffers() -> None:
         thread.join()
     for results in got:
         np.testing.assert_array_equal(np.array(results), np.array(expected))
+
+
+def test_logistic_regression_gradient_takes_two_fused_sigmoid_calls() -> None:
+    """(1 - y)·σ(z) - y·σ(-z), each σ with its data factor folded in (computed once per data
+    set) and σ(-z) without negating z: the passes hand-written numpy needs, and no more."""
+    problem = compile_spec(ROOT / "specs" / "logistic.yaml")
+    source = problem.kernels.program("gradient").source
+    body = source[source.index("def program"):]
+    calls = [line for line in body.splitlines() if "gdcheck_sigmoid(" in line]
+    assert len(calls) == 2 and all("scale=" in line for line in calls), body
+    assert sum("negated=True" in line for line in calls) == 1, body
+    assert "negative(" not in body and "multiply(" not in body, body
+    theta = np.array([0.4, -1.3, 0.2])
+    x, y = (problem.data[name] for name in ("x", "y"))
+    z = x @ theta[:2] + theta[2]
+    residual = ((1 - y) / (1 + np.exp(-z)) - y / (1 + np.exp(z))) / len(y)
+    penalty = 2 * 0.01 * theta[:2]   # lam·|w|², lam = 0.01
+    np.testing.assert_allclose(problem.gradient(theta),
+                               np.append(residual @ x + penalty, residual.sum()), rtol=1e-12)
