@@ -244,6 +244,8 @@ def derivative(line: Line, center: np.ndarray, noise: np.ndarray, start: float, 
             ladder.prepend()
         else:
             break
+    if not richardson:
+        ladder.probe()
     return ladder.estimate()
 
 
@@ -260,6 +262,7 @@ class _Ladder:
         self.down: np.ndarray = np.zeros((0, center.size))   # |displacement| of φ(−h)
         self.slack: np.ndarray = np.zeros((0, center.size))  # both displacements' slack
         self.ceiling = np.full(center.size, np.inf)   # the largest unit each entry may use
+        self.probed = False   # the largest level only bounds the truncation of the next
 
     @property
     def lowest(self) -> int:
@@ -291,6 +294,16 @@ class _Ladder:
             joined = [np.concatenate([new, old]) for old, new in zip(held, parts, strict=True)]
         self.plus, self.minus, self.up, self.down, self.slack = joined
 
+    def probe(self) -> None:
+        """Where an entry's best step is the largest, one step larger, never used itself:
+        without it that step's truncation is judged only against a smaller step, whose
+        four times larger noise can cancel it (in float16 two steps gave the same
+        difference to the last digit, and a truncation of 0 was believed)."""
+        if self.units and np.any(self.best() == 0):
+            self.ceiling = np.minimum(self.ceiling, self.units[0])
+            self.prepend()
+            self.probed = True
+
     def values(self) -> np.ndarray:
         with np.errstate(all="ignore"):
             central = (self.plus - self.minus) / (self.up + self.down)
@@ -314,6 +327,8 @@ class _Ladder:
             larger[1:] = np.abs(values[:-1] - values[1:]) / 6.0   # 15× h²: 2.5× margin
             smaller[:-1] = np.abs(values[:-1] - values[1:])
             larger[self.lowest] = 0.0
+            if self.probed:   # a probe outside f's domain leaves the next as it was
+                larger[1] = np.where(np.isfinite(values[0]), larger[1], 0.0)
             truncation = np.maximum(larger, smaller)
             if levels <= self.lowest + 1:   # one step alone says nothing of its truncation
                 truncation[:] = np.inf
@@ -326,7 +341,7 @@ class _Ladder:
         # a step across which f did not change at all says nothing where a larger one shows
         # f changing: f is quantised there (1 + x² with x² below an ulp of 1)
         still = self.plus == self.minus
-        still &= np.any(~still, axis=0, keepdims=True)
+        still &= np.any(~still[1 if self.probed else 0:], axis=0, keepdims=True)
         usable = np.isfinite(values) & np.isfinite(bound) & ~still
         return np.where(usable, bound, np.inf)
 
