@@ -30,7 +30,7 @@ import numpy as np
 from . import defaults
 from .engine.oracle import EPSILON, Estimate, judge
 from .engine.schemes import COMPLEX_STEP, SCHEME_NAMES, PointFunction, describe_value
-from .engine.verdicts import DIRECTIONAL_ABOVE, GradientVerdict, verify_gradient
+from .engine.verdicts import DIRECTIONAL_ABOVE, GradientVerdict, screen, verify_gradient
 from .errors import (
     GradientInconclusive,
     GradientMismatch,
@@ -150,12 +150,12 @@ def check_gradient(f: Callable, grad: Callable, x, *, rtol: float = defaults.RTO
     objective.validate(point)
     flat = analytic.reshape(-1)
     if scheme == "complex":
-        return _complex_check(objective, point, analytic, rtol, atol)
+        return _complex_check(objective, point, analytic, rtol, atol, seed=seed)
     found = verify_gradient(objective.batched, point.reshape(-1), flat, rtol=rtol, atol=atol,
                             richardson=scheme == "richardson", seed=seed,
                             describe=lambda i: _component_name(point.shape, i),
                             directional=True if scheme == "directional" else None)
-    if scheme == "central" and found.verdict == "inconclusive":
+    if scheme == "central" and found.verdict == "inconclusive" and not found.chaotic:
         found = verify_gradient(objective.batched, point.reshape(-1), flat, rtol=rtol,
                                 atol=atol, richardson=True, seed=seed,
                                 describe=lambda i: _component_name(point.shape, i),
@@ -225,8 +225,13 @@ def _from_verdict(found: GradientVerdict, point: np.ndarray, analytic: np.ndarra
 
 
 def _complex_check(objective: PointFunction, point: np.ndarray, analytic: np.ndarray,
-                   rtol: float, atol: float, escalated: bool = False) -> GradientCheck:
+                   rtol: float, atol: float, escalated: bool = False, seed: int = 0
+                   ) -> GradientCheck:
     flat = point.reshape(-1)
+    if not escalated:   # (escalated: the central check has screened f already)
+        chaotic = screen(objective.batched, flat, analytic.reshape(-1), seed)
+        if chaotic is not None:
+            return _from_verdict(chaotic, point, analytic, objective.calls, "complex")
     steps = [objective.complex_at(_moved(flat, i, 1j * COMPLEX_STEP)) for i in range(flat.size)]
     numeric = np.imag(steps) / COMPLEX_STEP
     # no subtraction, so a few ulps; and the truncation h²·f‴/6, below COMPLEX_TRUNCATION

@@ -161,6 +161,14 @@ def sin_times_x_float16(x: np.ndarray) -> float:
     return float(np.sum(np.sin(x16) * x16, dtype=np.float16))
 
 
+def sin_power_64(x: np.ndarray) -> float:
+    return float(np.sin(x[0] ** 64))
+
+
+def sin_power_64_gradient(x: np.ndarray) -> np.ndarray:
+    return np.array([64 * x[0] ** 63 * np.cos(x[0] ** 64)])
+
+
 def valley(x: np.ndarray) -> float:
     """1e8·(x0 − x1)² + ½|x − 1|², the first term expanded: terms of 2e8, a value near 1."""
     x0, x1 = x
@@ -576,6 +584,17 @@ CASES: list[Case] = [
          lambda w: np.outer(SQUARE_LEFT, SQUARE_RIGHT), SQUARE, "pass"),
     Case("bilinear-4x4-transposed", bilinear(SQUARE_LEFT, SQUARE_RIGHT),
          lambda w: np.outer(SQUARE_RIGHT, SQUARE_LEFT), SQUARE, "fail", bug="b ⊗ a for a ⊗ b"),
+
+    # -- chaos. sin(x⁶⁴) at x = 2: x⁶⁴ = 1.8e19, and one ulp of x (4.4e-16) moves it by
+    # 64·4.4e-16/2·1.8e19 ≈ 2.6e5 radians, so neighbouring floats give unrelated values in
+    # [-1, 1]: no difference, and no complex step (numpy's complex power rounds its real
+    # part by ~1e3 radians), knows f' = 64x⁶³cos(x⁶⁴) ≈ -5.9e20 to any digit. Inconclusive
+    # whether the gradient is right ...
+    Case("chaotic-sin-x64", sin_power_64, sin_power_64_gradient, point(2.0), "inconclusive",
+         noisy=True),
+    # ... or wrong (the factor 64 missing): a "fail" would be true, but only by luck
+    Case("chaotic-sin-x64-missing-64", sin_power_64, scaled(sin_power_64_gradient, 1 / 64),
+         point(2.0), "inconclusive", allowed=("fail",), bug="missing factor 64", noisy=True),
 ]
 
 BY_NAME = {case.name: case for case in CASES}

@@ -86,6 +86,7 @@ class GradientVerdict:
     evaluations: int
     directions: list[tuple[float, float, float, str]] = field(default_factory=list)
     direction: np.ndarray | None = None   # the first random direction (a unit vector)
+    chaotic: bool = False   # f's values near x are noise: no scheme can check it there
 
     @property
     def passed(self) -> bool:
@@ -140,16 +141,37 @@ def verify_gradient(f: Points, x: np.ndarray, exact: np.ndarray, *, rtol: float,
                             counted.calls, richardson, verdict="fail")
     noise, start, size = _point_noise(counted, x, center, rng)
     if noise > NOISE_DOMINATES * size:
-        return _unjudgeable(x, exact, f"f's values near the point are noise ({noise:.2g} "
-                            f"against values up to {size:.2g}): f is not computed to any digit "
-                            "there (an argument far too large for sin or exp?)",
-                            counted.calls, richardson)
+        return _chaotic(x, exact, noise, size, counted.calls, richardson)
     use_directions = x.size > DIRECTIONAL_ABOVE if directional is None else directional
     checker = _Checker(counted, x, exact, center, noise, start, rtol, atol, richardson,
                        describe)
     if not use_directions:
         return checker.coordinates(np.arange(x.size), "components")
     return checker.directions(rng, directions)
+
+
+def screen(f: Points, x: np.ndarray, exact: np.ndarray, seed: int = 0
+           ) -> GradientVerdict | None:
+    """The inconclusive verdict where f's values near x are noise (no scheme, not even the
+    complex step, can check a derivative there: sin(x⁶⁴) at x = 2), else None."""
+    x = np.asarray(x, dtype=float).reshape(-1)
+    counted = _Counted(f)
+    center = counted(x[None])[0]
+    if not np.isfinite(center):
+        return None
+    noise, _, size = _point_noise(counted, x, center, np.random.default_rng(seed))
+    if noise > NOISE_DOMINATES * size:
+        return _chaotic(x, np.asarray(exact, dtype=float).reshape(-1), noise, size,
+                        counted.calls, False)
+    return None
+
+
+def _chaotic(x: np.ndarray, exact: np.ndarray, noise: float, size: float, calls: int,
+             richardson: bool) -> GradientVerdict:
+    return dataclasses.replace(_unjudgeable(
+        x, exact, f"f's values near the point are noise ({noise:.2g} against values up to "
+        f"{size:.2g}): f is not computed to any digit there (an argument far too large for "
+        "sin or exp?)", calls, richardson), chaotic=True)
 
 
 def _along(f: Points, x: np.ndarray, v: np.ndarray, scale: float) -> Line:
@@ -160,8 +182,7 @@ def _along(f: Points, x: np.ndarray, v: np.ndarray, scale: float) -> Line:
 
 def _point_noise(f: _Counted, x: np.ndarray, center: float, rng: np.random.Generator
                  ) -> tuple[float, float, float]:
-    """(f's noise at x, the unit offset steps start at, and the largest |f| seen nearby
-    where no δ of the noise table gave a level to trust, else inf)."""
+    """(f's noise at x, the unit offset steps start at, and the largest |f| seen nearby)."""
     v = rng.choice([-1.0, 1.0], size=x.size) / np.sqrt(x.size)
     scale = max(1.0, float(np.max(np.abs(x))))
     seen = [abs(center)]
@@ -175,19 +196,19 @@ def _point_noise(f: _Counted, x: np.ndarray, center: float, rng: np.random.Gener
     line = _along(values, x, v, scale)
     report: dict = {}
     noise, start = measure_noise(line, np.array([center]), report)
-    # no δ gave a level to trust, and the noise is a share of f itself: f is chaotic there
-    size = max(seen) if not bool(report["credible"][0]) else np.inf
     # a second line, at the largest δ only: along one direction f may be symmetric
     # (x₁² + x₂² along (1, −1) at x₁ = x₂), its rounding staircase regular and unseen
     if x.size > 1:   # the largest coordinate: Rademacher directions of 2 entries repeat
         w = np.zeros(x.size)
         w[int(np.argmax(np.abs(x)))] = 1.0
-        other = _along(f, x, w, scale)
+        other = _along(values, x, w, scale)
         second: dict = {}
         level, _ = measure_noise(other, np.array([center]), second, attempts=1)
         if bool(second["credible"][0]):
             noise = np.maximum(noise, level)
-    return float(noise[0]), start, size
+    # the noise a share of f's values themselves, along both lines: f is chaotic there
+    # (along one alone f may be constant: sin a + sin b along (1, 1) at b = a + π)
+    return float(noise[0]), start, max(seen)
 
 
 class _Checker:
