@@ -161,6 +161,14 @@ def sin_times_x_float16(x: np.ndarray) -> float:
     return float(np.sum(np.sin(x16) * x16, dtype=np.float16))
 
 
+def reciprocal(x: np.ndarray) -> float:
+    return float(2 / x[0])
+
+
+def reciprocal_gradient(x: np.ndarray) -> np.ndarray:
+    return -2 / x**2
+
+
 def sin_power_64(x: np.ndarray) -> float:
     return float(np.sin(x[0] ** 64))
 
@@ -584,6 +592,17 @@ CASES: list[Case] = [
          lambda w: np.outer(SQUARE_LEFT, SQUARE_RIGHT), SQUARE, "pass"),
     Case("bilinear-4x4-transposed", bilinear(SQUARE_LEFT, SQUARE_RIGHT),
          lambda w: np.outer(SQUARE_RIGHT, SQUARE_LEFT), SQUARE, "fail", bug="b ⊗ a for a ⊗ b"),
+
+    # -- a pole closer than any usual step. 2/x at x = 3e-15: smooth on the scale of x
+    # itself (length scale 3e-15), but every step of 1e-7 … 1e-15 (relative to max(1, |x|))
+    # straddles the pole at 0. Steps below 1e-16 are exact (x + h is representable) and
+    # see f = 6.7e14 with rounding σ ≈ 0.1, so f' = -2/x² = -2.2e29 is decided to ~1e-10 ...
+    Case("pole-3e-15-away", reciprocal, reciprocal_gradient, point(3e-15), "pass"),
+    # ... and a gradient of -2/x (the square forgotten) is 15 orders of magnitude off
+    Case("pole-3e-15-away-missing-square", reciprocal, lambda x: -2 / x, point(3e-15),
+         "fail", bug="-2/x for -2/x²"),
+    # the same pole 1e-100 away: f = 2e100, steps down to 1e-102 are exact
+    Case("pole-1e-100-away", reciprocal, reciprocal_gradient, point(1e-100), "pass"),
 
     # -- chaos. sin(x⁶⁴) at x = 2: x⁶⁴ = 1.8e19, and one ulp of x (4.4e-16) moves it by
     # 64·4.4e-16/2·1.8e19 ≈ 2.6e5 radians, so neighbouring floats give unrelated values in

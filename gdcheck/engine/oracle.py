@@ -42,6 +42,8 @@ NOISE_START = 1e-7        # δ, relative to the line's scale
 NOISE_MOVE = 100.0        # factor by which δ moves between attempts
 NOISE_ATTEMPTS = 6        # δ = 1e-7 … 1e-17
 COARSE_LIMIT = 1e-2       # where f is flat at every δ, larger ones are tried up to this
+DEEP_ATTEMPTS = 150       # δ down to 1e-305 where every table spiked (a pole nearer than δ)
+SPIKE = 8.0               # a noise level this many typical steps of its table: one outlier
 NOISE_SIGMAS = 3.0        # the noise term of a bound: this many ε_f over h
 STEP_RATIO = 4.0
 MAX_SHRINKS = 16          # steps below the start: no stencil finite, or f curves fast
@@ -93,13 +95,33 @@ def measure_noise(line: Line, center: np.ndarray, report: dict | None = None,
     outer = np.delete(np.arange(NOISE_POINTS + 1), middle)
     found, fallback, deltas, smooth = [], [], [], []
     quantum = np.full(center.size, np.inf)
-    for attempt in range(attempts):
+    intact = np.zeros(center.size, dtype=int)   # tables neither spiked nor overflowed
+    largest_intact = np.full(center.size, np.nan)
+    spikes = np.zeros(center.size, dtype=bool)
+    attempt = 0
+    # past the usual δ only while some entry has seen fewer than two intact tables (one to
+    # read a level from, the next to confirm it): a pole or an edge nearer than 1e-17
+    # (1/x at x = 1e-18); x + δ stays exact that far below a tiny x
+    while attempt < attempts or (attempts == NOISE_ATTEMPTS and attempt < DEEP_ATTEMPTS
+                                 and np.any(intact < 2)):
         delta = NOISE_START / NOISE_MOVE**attempt
+        attempt += 1
         offsets = delta * (np.arange(NOISE_POINTS + 1) - middle)
         values = np.empty((NOISE_POINTS + 1, center.size))
         values[middle] = center
         values[outer] = line(offsets[outer])
         level, flat, order = _noise_level(values)
+        # noise shows between most neighbours; a level far above the typical step between
+        # them comes from one value apart from the rest: a pole or a jump straddled by δ
+        # (2/x at x = 1e-12 gives the same "level" at every δ > x), not from noise
+        with np.errstate(all="ignore"):
+            typical = np.median(np.abs(np.diff(values, axis=0)), axis=0)
+        spiked = level > SPIKE * typical
+        level = np.where(spiked, np.nan, level)
+        whole = ~spiked & np.all(np.isfinite(values), axis=0)
+        spikes |= spiked
+        largest_intact = np.where(whole & (intact == 0), delta, largest_intact)
+        intact += whole
         found.append(np.where(flat, np.nan, level))
         first = np.diff(values, axis=0)
         monotone = np.all(first > 0, axis=0) | np.all(first < 0, axis=0)
@@ -111,7 +133,7 @@ def measure_noise(line: Line, center: np.ndarray, report: dict | None = None,
         steps = np.where(first != 0, np.abs(first), np.inf)
         quantised = np.any(first == 0, axis=0)
         quantum = np.fmin(quantum, np.where(quantised, np.min(steps, axis=0), np.inf))
-        fallback.append(np.where(flat, np.nan, _smallest_level(values)))
+        fallback.append(np.where(flat | spiked, np.nan, _smallest_level(values)))
         deltas.append(delta)
     levels = np.array(found)
     # noise does not depend on δ: the largest δ whose level is credible (the next δ confirms
@@ -125,7 +147,8 @@ def measure_noise(line: Line, center: np.ndarray, report: dict | None = None,
         smallest = np.nanmin(np.where(np.isnan(levels), np.inf, levels), axis=0)
         rough = np.nanmin(np.where(np.isnan(fallback), np.inf, np.array(fallback)), axis=0)
     noise = np.full(center.size, np.nan)
-    start = np.full(center.size, 4 * deltas[0])   # no level anywhere: f looks exact; smooth
+    # no level anywhere: f looks exact, and smooth from the largest δ whose table was intact
+    start = 4 * np.where(np.isnan(largest_intact), deltas[0], largest_intact)
     for k in range(len(deltas)):
         take = np.isnan(noise) & confirmed[k]
         noise = np.where(take, pair[k], noise)
@@ -139,7 +162,7 @@ def measure_noise(line: Line, center: np.ndarray, report: dict | None = None,
     noise = np.where(np.isfinite(noise), noise, np.where(np.isfinite(rough), rough, 0.0))
     # every table flat (f unchanged within ±4e-7: float16 inside, a float32 sum): larger δ,
     # until a table shows f's resolution; the steps then start there
-    coarse = ~np.isfinite(quantum) & np.all(np.isnan(levels), axis=0)
+    coarse = ~np.isfinite(quantum) & np.all(np.isnan(levels), axis=0) & ~spikes
     delta = NOISE_START
     while np.any(coarse) and delta < COARSE_LIMIT:
         delta *= NOISE_MOVE
@@ -357,8 +380,11 @@ class _Ladder:
         return self.bounds()[best, columns] > 4 * noise
 
     def settled(self, best: np.ndarray) -> np.ndarray:
-        """Per entry: whether the two steps above its best are past the optimum (their
-        truncation outweighs their noise), so larger steps can only be worse."""
+        """Per entry: whether two of the three steps above its best are past the optimum
+        (their truncation outweighs their noise), so larger steps can only be worse. (Two
+        of three: the step just above the best may sit where truncation and noise cross;
+        without this a ladder could grow past a pole at 3e-15, to steps where 2/x's
+        differences shrink like 1/h², and pick one for its small bound.)"""
         if len(self.units) < self.lowest + 3:
             return np.zeros(best.shape, dtype=bool)
         values = self.values()
@@ -366,11 +392,13 @@ class _Ladder:
             change = np.abs(values[:-1] - values[1:])   # level k against k + 1
         noise = self._noise_term()
         columns = np.arange(best.size)
-        past = best >= self.lowest + 2
-        above = np.clip(best - 1, 0, None), np.clip(best - 2, 0, None)
-        for level in above:
-            past &= change[level, columns] > 2 * noise[level, columns]
-        return past
+        count = np.zeros(best.size, dtype=int)
+        for offset in (1, 2, 3):
+            level = best - offset
+            reaches = level >= self.lowest
+            level = np.clip(level, 0, None)
+            count += reaches & (change[level, columns] > 2 * noise[level, columns])
+        return (best >= self.lowest + 2) & (count >= 2)
 
     def best(self) -> np.ndarray:
         bounds = self.bounds()

@@ -329,7 +329,11 @@ class _Checker:
         line = _along(f, x, v, scale)
         estimate = derivative(line, np.array([self.center]), np.array([self.noise + moved]),
                               self.start, richardson=self.richardson)
-        typical = float(np.sqrt(np.sum(self.exact[v != 0] ** 2) / max(np.sum(v != 0), 1)))
+        moving = self.exact[v != 0]
+        largest = float(np.max(np.abs(moving), initial=0.0))
+        with np.errstate(all="ignore"):   # the RMS of entries up to 1e200, without overflow
+            typical = largest * float(np.sqrt(np.mean((moving / largest) ** 2))) \
+                if largest > 0 and np.isfinite(largest) else largest
         judged = judge(np.array([exact]), estimate, rtol=self.rtol, atol=self.atol,
                        allowance=EXACT_ROUNDING * EPSILON * float(np.sum(products)),
                        scale=ZERO_SCALE * typical * float(np.sum(np.abs(v))))
