@@ -12,8 +12,9 @@ checked instead of every coordinate, and a failing one is localised by bisection
 
 The schemes (`scheme=`): "central" (the ladder; where it is inconclusive, Richardson
 extrapolation, then the complex step if f accepts complex input), "richardson", "complex"
-(Im f(x + ih·eᵢ)/h with h = 1e-20: no cancellation, machine precision; f must carry
-complex numbers through) and "directional" (random directions whatever the size of x).
+(Im f(x + ih·eᵢ)/h with h = 1e-20, or 1e-20·|xᵢ| where |xᵢ| < 1: no cancellation,
+machine precision; f must carry complex numbers through) and "directional" (random
+directions whatever the size of x).
 """
 
 from __future__ import annotations
@@ -232,12 +233,15 @@ def _complex_check(objective: PointFunction, point: np.ndarray, analytic: np.nda
         chaotic = screen(objective.batched, flat, analytic.reshape(-1), seed)
         if chaotic is not None:
             return _from_verdict(chaotic, point, analytic, objective.calls, "complex")
-    steps = [objective.complex_at(_moved(flat, i, 1j * COMPLEX_STEP)) for i in range(flat.size)]
-    numeric = np.imag(steps) / COMPLEX_STEP
+    # h = 1e-20, or 1e-20·|xᵢ| below 1: the step must stay far inside f's length scale,
+    # which may be |xᵢ| itself (2/x at x = 1e-100); with no subtraction, any h is exact
+    h = COMPLEX_STEP * np.where((flat != 0) & (np.abs(flat) < 1), np.abs(flat), 1.0)
+    steps = [objective.complex_at(_moved(flat, i, 1j * h[i])) for i in range(flat.size)]
+    numeric = np.imag(steps) / h
     # no subtraction, so a few ulps; and the truncation h²·f‴/6, below COMPLEX_TRUNCATION
     # unless |f‴| > 6e10
     bound = 8 * EPSILON * np.abs(numeric) + COMPLEX_TRUNCATION
-    estimate = Estimate(numeric, bound, np.full(flat.size, COMPLEX_STEP), np.zeros(flat.size),
+    estimate = Estimate(numeric, bound, h, np.zeros(flat.size),
                         np.abs(numeric))
     judged = judge(analytic.reshape(-1), estimate, rtol=rtol, atol=atol,
                    scale=max(1e-6 * float(np.max(np.abs(analytic), initial=0.0)),

@@ -11,13 +11,19 @@ How it works, for φ(t) = f(x + t·v) (values of any shape, compared entry by en
    line's scale and moves by 100 while the table says it is too large (no level agrees)
    or too small (most differences are exactly 0). A float32 computation inside f shows up
    as ε_f ≈ 1e-7·|f|, a sum of many terms as its rounding, an offset of 1e12 as its ulp.
+   A table whose level is far above the typical step between its neighbours is not
+   noise but one value apart from the rest: a pole straddled by δ (2/x at x = 1e-12
+   gives the same "level" at every δ > x). Where every table is like that, δ goes on
+   shrinking (down to 1e-305) until two are intact, and the steps start there.
 2. **Step** (`derivative`). Central differences D(h) at steps h₀·4⁻ᵏ: their truncation
    error falls like h² and their noise grows like ε_f/h, so the bound at each step is
-   the larger of |D(4h) − D(h)|/3 and |D(h) − D(h/4)| (each estimates the truncation;
-   taking both guards against two steps agreeing by chance on an oscillating f) plus
-   3·ε_f/h. The ladder grows toward smaller steps while the smallest is best and toward
-   larger ones while the largest is best and noise dominates, so the step follows f, not
-   the size of x. `richardson=True` compares the extrapolations D(h) + (D(h) − D(4h))/15
+   the larger of |D(4h) − D(h)|/6 and |D(h) − D(h/4)| (each estimates the truncation;
+   taking both guards against two steps agreeing by chance on an oscillating f or a
+   quantised one) plus 3·ε_f/h. The ladder grows toward smaller steps while the smallest
+   is best and toward larger ones while the largest is best and noise dominates, until
+   two of the three steps above the best are past it, so the step follows f, not the
+   size of x; where the largest step allowed (half the line's scale) is the best, one
+   step larger is taken only to bound its truncation from above. `richardson=True` compares the extrapolations D(h) + (D(h) − D(4h))/15
    instead (error ∝ h⁴). Where a stencil point is not finite the step shrinks; if no
    central stencil is finite, one-sided differences are used, and if none is, the
    estimate is NaN with a note naming the point (the edge of f's domain).

@@ -11,8 +11,9 @@ import numpy as np
 from ..errors import UsageError
 
 COMPLEX_STEP = 1e-20
-COMPLEX_HELP = ("scheme='complex' evaluates f at x + 1e-20j·eᵢ, so f must accept complex "
-                "input and carry it through (no abs, np.real, float() or comparisons on x); "
+COMPLEX_HELP = ("scheme='complex' evaluates f at x + ih·eᵢ (h = 1e-20, less for tiny xᵢ), "
+                "so f must accept complex input and carry it through (no abs, np.real, float() "
+                "or comparisons on x); "
                 "use scheme='richardson' for the same accuracy with real arithmetic")
 
 

@@ -22,11 +22,11 @@ every δ ≥ 1e-3 is caught and named at P = 1,000 and 100,000 (19/20 at 10,000)
 18/20 (P = 1,000 and 10,000) and 11/20 (P = 100,000); a correct gradient never failed and
 a failure never named the wrong entry.
 
-Costs per point: the noise table (48 evaluations, more where f is flat at small steps,
-and 8 along a second direction)
-plus about 17–25 evaluations per coordinate (small P) or per direction (large P),
-whatever P is (measured: 108 at P = 201 and 126 at P = 100,000); plus about 30·log₂(P)
-to localise a failure (770 evaluations in all at P = 100,000).
+Costs per point: the noise table (48 evaluations, more where f is flat at small steps
+or a pole is nearer than them, and 8 along a second direction) plus about 12–25
+evaluations per coordinate (small P) or per direction (large P), whatever P is
+(measured: 116 in all at P = 201 and 134 at P = 100,000); plus about 30·log₂(P) to
+localise a failure (782 evaluations in all at P = 100,000).
 """
 
 from __future__ import annotations
