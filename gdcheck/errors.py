@@ -22,6 +22,17 @@ def printable(text: object) -> str:
     return _CONTROL.sub(lambda match: repr(match.group())[1:-1], str(text))
 
 
+EXCERPT = 40   # characters of anything read (a value, a file's content) a message may quote
+
+
+def excerpt(text: object, limit: int = EXCERPT) -> str:
+    """At most `limit` characters of `text`, made printable, with '…' where it was cut: what
+    a message may quote of anything gdcheck read (never a whole file's content)."""
+    text = str(text)
+    cut = text[:limit] + ("…" if len(text) > limit else "")
+    return printable(cut)
+
+
 def did_you_mean(word: object, options: Iterable[str]) -> str:
     """' (did you mean 'learning_rate'?)' for the closest of `options`, or '' if none is close."""
     close = difflib.get_close_matches(str(word), list(options), n=1)
