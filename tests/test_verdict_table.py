@@ -161,6 +161,10 @@ def sin_times_x_float16(x: np.ndarray) -> float:
     return float(np.sum(np.sin(x16) * x16, dtype=np.float16))
 
 
+def square_plus_max(x: np.ndarray) -> float:
+    return float(x[0] ** 2 + max(x[0], 0.1))
+
+
 def reciprocal(x: np.ndarray) -> float:
     return 2 / x[0]   # complex in, complex out (for the complex step)
 
@@ -592,6 +596,15 @@ CASES: list[Case] = [
          lambda w: np.outer(SQUARE_LEFT, SQUARE_RIGHT), SQUARE, "pass"),
     Case("bilinear-4x4-transposed", bilinear(SQUARE_LEFT, SQUARE_RIGHT),
          lambda w: np.outer(SQUARE_RIGHT, SQUARE_LEFT), SQUARE, "fail", bug="b ⊗ a for a ⊗ b"),
+
+    # -- symmetric about x, a kink further out. f = x² + max(x, 0.1) at x = 0: f(±h) agree
+    # exactly for h < 0.1 (f' = 0, every central difference 0), while larger steps reach
+    # the kink and f changes unevenly; exact 0 against 0 at every small step ...
+    Case("symmetric-before-kink", square_plus_max, lambda x: 2 * x, point(0.0), "pass",
+         complex_ok=False),
+    # ... and 1e-3 for it (a stray constant), against a difference known to ~1e-9
+    Case("symmetric-before-kink-stray-1e-3", square_plus_max, lambda x: 2 * x + 1e-3,
+         point(0.0), "fail", bug="1e-3 added", complex_ok=False),
 
     # -- a pole closer than any usual step. 2/x at x = 3e-15: smooth on the scale of x
     # itself (length scale 3e-15), but every step of 1e-7 … 1e-15 (relative to max(1, |x|))

@@ -368,8 +368,9 @@ class _Ladder:
                 np.abs(values) * self.slack / (self.up + self.down)
             bound = truncation + self._noise_term() + asymmetry + 4 * EPSILON * np.abs(values)
         # a step across which f did not change at all says nothing where a larger one shows
-        # f changing: f is quantised there (1 + x² with x² below an ulp of 1)
-        still = self.plus == self.minus
+        # f changing: f is quantised there (1 + x² with x² below an ulp of 1). (Equal values
+        # on both sides but another at x are symmetry, not quantisation: D(h) = 0 is right.)
+        still = (self.plus == self.minus) & (self.plus == self.center[None, :])
         still &= np.any(~still[1 if self.probed else 0:], axis=0, keepdims=True)
         usable = np.isfinite(values) & np.isfinite(bound) & ~still
         return np.where(usable, bound, np.inf)
