@@ -102,7 +102,8 @@ class SpecFile(pytest.File):
                 self.outcome = error
             else:
                 for warning in self.outcome.warnings:
-                    warnings.warn(f"{self.outcome.name}: {warning}", UserWarning, stacklevel=1)
+                    warnings.warn(printable(f"{self.outcome.name}: {warning}"), UserWarning,
+                                  stacklevel=1)
         if isinstance(self.outcome, SpecError):
             raise self.outcome
         return self.outcome
@@ -126,7 +127,7 @@ class CheckItem(pytest.Item):
         self.user_properties += [(key, value) for key, value in result.details.items()
                                  if isinstance(value, int | float | str)]
         for warning in result.warnings:
-            warnings.warn(f"{self.name}: {warning}", UserWarning, stacklevel=1)
+            warnings.warn(printable(f"{self.name}: {warning}"), UserWarning, stacklevel=1)
         if not result.passed:
             raise CheckFailed(result)
 
@@ -138,7 +139,7 @@ class CheckItem(pytest.Item):
             lines = [f"FAIL {result.name} {result.summary}"]
             if result.counterexample is not None:
                 lines.append(f"replay: {result.counterexample.replay}")
-            return printable("\n".join(lines))
+            return "\n".join(printable(line) for line in lines)
         if isinstance(excinfo.value, SpecError):
             return printable(f"Error: {excinfo.value}")
         return super().repr_failure(excinfo, style)

