@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 
-from ..errors import DataError, Location, did_you_mean
+from ..errors import DataError, Location, did_you_mean, excerpt
 from .model import Spec, Variable
 
 Arrays = dict[str, np.ndarray]
@@ -46,7 +46,7 @@ def first_bad_row(array: np.ndarray) -> int | None:
 
 
 def row_text(array: np.ndarray, row: int) -> str:
-    return np.array2string(np.asarray(array[row]), threshold=10)
+    return excerpt(np.array2string(np.asarray(array[row]), threshold=10))
 
 
 def check_array(array: np.ndarray, shape: tuple[int, ...], where: Location, what: str) -> None:

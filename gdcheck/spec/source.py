@@ -9,7 +9,9 @@ always the text written, never `True` for a key spelled `on`.
 from __future__ import annotations
 
 import math
+import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,9 +19,9 @@ from typing import Any
 import yaml
 
 from .. import defaults
-from ..errors import Location, SpecError
+from ..errors import EXCERPT, Location, SpecError, excerpt
 
-MAX_SPEC_BYTES = defaults.MAX_SPEC_BYTES
+MAX_SPEC_BYTES = defaults.MAX_SPEC_BYTES   # docs/spec.md: "a spec file is at most 1 MiB"
 
 _NUMBER = re.compile(r"^[-+]?(\d[\d_]*\.?\d*|\.\d+)([eE][-+]?\d+)?$")
 
@@ -44,24 +46,61 @@ def describe(value: Any) -> str:
         return f"the boolean {str(value).lower()}"
     if value is None:
         return "nothing"
-    return repr(value)
+    if isinstance(value, str) and len(value) > EXCERPT:
+        return f"'{excerpt(value)}'"
+    return excerpt(repr(value))
+
+
+# ----------------------------------------------------------------- files
+
+
+_KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"),
+          (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
+
+
+def checked_file(path: Path, folder: Path, where: Location, what: str,
+                 error: type[SpecError] = SpecError) -> int:
+    """The size of `path` once it is known safe to open: it exists, it is a regular file
+    (opening a FIFO or a device can block forever or never end), and followed through any
+    symlinks it stays inside `folder` (a symlink must not lead to, say, a token file).
+
+    `what` names the file in messages ("the spec", "csv file"); raises `error` at `where`.
+    """
+    try:
+        status = os.stat(path)   # follows symlinks: the file that open() would reach
+        inside = path.resolve().is_relative_to(folder.resolve())
+    except (OSError, ValueError, RuntimeError) as problem:   # ValueError: a NUL in the path
+        reason = getattr(problem, "strerror", None) or excerpt(problem)
+        raise error(where, f"cannot read {what} {path}: {reason}") from None
+    if not inside:
+        raise error(where, f"{what} {path} leads outside its folder {folder} (a symlink "
+                    "must stay inside it); it is not read")
+    if not stat.S_ISREG(status.st_mode):
+        kind = next((name for test, name in _KINDS if test(status.st_mode)), "not a file")
+        raise error(where, f"{what} {path} is {kind}, not a regular file; it is not read")
+    return status.st_size
 
 
 def read_text(path: Path) -> str:
+    """A spec file's text: a regular file inside its own folder, at most MAX_SPEC_BYTES."""
     where = Location(str(path), None, "file")
-    try:
-        size = path.stat().st_size
-    except OSError as error:
-        raise SpecError(where, f"cannot read the spec: {error.strerror or error}") from None
+    size = checked_file(path, path.parent, where, "the spec")
     if size > MAX_SPEC_BYTES:
-        raise SpecError(where, f"the spec is {size} bytes; at most 1 MiB is allowed "
-                        "(put large data in a csv or npz file)")
+        raise SpecError(where, _too_big(f"{size} bytes"))
     try:
-        return path.read_text(encoding="utf-8")
+        with open(path, encoding="utf-8") as file:
+            text = file.read(MAX_SPEC_BYTES + 1)   # bounded even if the file grew meanwhile
     except UnicodeDecodeError:
         raise SpecError(where, "the spec is not UTF-8 text") from None
     except OSError as error:
         raise SpecError(where, f"cannot read the spec: {error.strerror or error}") from None
+    if len(text) > MAX_SPEC_BYTES:
+        raise SpecError(where, _too_big(f"more than {MAX_SPEC_BYTES} characters"))
+    return text
+
+
+def _too_big(size: str) -> str:
+    return f"the spec is {size}; at most 1 MiB is allowed (put large data in a csv or npz file)"
 
 
 MAX_NESTING = defaults.MAX_YAML_NESTING
@@ -79,6 +118,11 @@ def _check_nesting(text: str, file: str) -> None:
                                 f"brackets nested more than {MAX_NESTING} deep")
 
 
+# PyYAML's problems quote at most a character or a tag handle of the text; twice an excerpt
+# keeps its longest own wording whole.
+_PROBLEM = 2 * EXCERPT
+
+
 def parse_yaml(text: str, file: str) -> Node:
     """Parse YAML text into a Node tree, rejecting what SPEC.md forbids."""
     _check_nesting(text, file)
@@ -89,9 +133,11 @@ def parse_yaml(text: str, file: str) -> Node:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark else None
         problem = error.problem or error.context or "invalid YAML"
-        raise SpecError(Location(file, line, "yaml"), f"not valid YAML: {problem}") from None
+        raise SpecError(Location(file, line, "yaml"),
+                        f"not valid YAML: {excerpt(problem, _PROBLEM)}") from None
     except yaml.YAMLError as error:
-        raise SpecError(Location(file, None, "yaml"), f"not valid YAML: {error}") from None
+        raise SpecError(Location(file, None, "yaml"),
+                        f"not valid YAML: {excerpt(error, _PROBLEM)}") from None
     except RecursionError:
         raise SpecError(Location(file, None, "yaml"), "the YAML is nested too deeply") from None
     if root is None:
@@ -109,17 +155,18 @@ def _reject_anchors_and_tags(text: str, file: str) -> None:
         line = event.start_mark.line + 1
         if isinstance(event, yaml.AliasEvent):
             raise SpecError(Location(file, line, "yaml"),
-                            f"alias *{event.anchor} is not allowed; write the value out")
+                            f"alias *{excerpt(event.anchor)} is not allowed; write the value out")
         if getattr(event, "anchor", None):
             raise SpecError(Location(file, line, "yaml"),
-                            f"anchor &{event.anchor} is not allowed; write the value out")
+                            f"anchor &{excerpt(event.anchor)} is not allowed; write the value "
+                            "out")
         tag = getattr(event, "tag", None)
         implicit = getattr(event, "implicit", True)
         explicit = tag is not None and not (implicit is True or (
             isinstance(implicit, tuple) and any(implicit)))
         if tag is not None and tag not in ("!",) and explicit:
             raise SpecError(Location(file, line, "yaml"),
-                            f"tag {tag} is not allowed; a spec holds only plain values")
+                            f"tag {excerpt(tag)} is not allowed; a spec holds only plain values")
         if isinstance(event, yaml.DocumentStartEvent):
             documents += 1
             if documents > 1:
@@ -141,7 +188,8 @@ def _convert(node: yaml.Node, file: str, path: str) -> Node:
             field = f"{path}.{key}" if path else key
             if key in mapping:
                 raise SpecError(Location(file, key_node.start_mark.line + 1, field),
-                                f"duplicate key '{key}' (first at line {mapping[key].line})")
+                                f"duplicate key '{excerpt(key)}' (first at line "
+                                f"{mapping[key].line})")
             # a field is where its key is written (a block value starts a line below)
             value = _convert(value_node, file, field)
             mapping[key] = Node(value.value, key_node.start_mark.line + 1)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import defaults
-from ..errors import SpecError
+from ..errors import SpecError, excerpt
 from .distributions import parse_distribution
 from .fields import Fields, choice, mapping_of, number, plain, text
 from .model import CsvData, DataSource, GenerateData, InlineData, NpzData
@@ -52,13 +52,23 @@ def data_source(top: Fields, path: Path) -> DataSource:
 
 
 def _data_path(folder: Path, data: Fields, key: str) -> Path:
-    """A data file's path: relative to the spec's folder and inside it (specs may be untrusted)."""
+    """A data file's path: relative to the spec's folder and inside it (specs may be untrusted).
+
+    Only the path is checked here; `datafiles` checks the file itself just before reading it.
+    """
     written = data.required(key, text)
+    if "\0" in written:   # the OS layer would raise ValueError
+        raise SpecError(data.at(key), f"got '{excerpt(written)}', which holds a NUL character; "
+                        "expected a file name")
     relative = Path(written)
-    resolved = (folder / relative).resolve()
+    try:
+        resolved = (folder / relative).resolve()
+    except (OSError, ValueError, RuntimeError) as error:   # a symlink loop; unencodable text
+        raise SpecError(data.at(key), f"got '{excerpt(written)}', which is not a usable path: "
+                        f"{excerpt(error)}") from None
     if relative.is_absolute() or not resolved.is_relative_to(folder.resolve()):
-        raise SpecError(data.at(key), f"got '{written}', expected a path relative to the "
-                        "spec's folder and inside it")
+        raise SpecError(data.at(key), f"got '{excerpt(written)}', expected a path relative to "
+                        "the spec's folder and inside it")
     return folder / relative
 
 
