@@ -12,14 +12,27 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-# C0 and C1 control characters (ESC of ANSI sequences, NUL, ...) but newline and tab.
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+# not printable ASCII: each is kept where Python prints it as itself (θ, σ), else escaped
+_SUSPECT = re.compile("[^ -~]")
+# what a CI runner reads as a command at a line's start (GitHub's `::error::` and `##[error]`,
+# Azure's `##vso[`), after the leading spaces it trims
+_CI_COMMAND = re.compile(r"^( *)(:(?=:)|#(?=#(?:vso)?\[))")
 
 
 def printable(text: object) -> str:
-    """Text from a spec or a file name made inert for a terminal, a log or a report: control
-    characters (ANSI escapes, NUL, carriage returns) are shown as escapes, never acted on."""
-    return _CONTROL.sub(lambda match: repr(match.group())[1:-1], str(text))
+    """Text from a spec or a file name made inert on one line of a terminal, a CI log or a
+    report: every character Python does not print as itself (newline, tab, CR, the ESC of
+    ANSI escapes, NUL, line separators, lone surrogates, bidi controls) is shown as its escape
+    (`\\n`, `\\x1b`, `\\ud800`), and a CI command at the start (`::error`, `##[error]`)
+    has its first character escaped (`\\x3a:error`). Other text (θ, σ) stays as it is."""
+    shown = _SUSPECT.sub(_shown, str(text))
+    return _CI_COMMAND.sub(lambda match: f"{match.group(1)}\\x{ord(match.group(2)):02x}",
+                           shown, count=1)
+
+
+def _shown(match: re.Match[str]) -> str:
+    char = match.group()
+    return char if char.isprintable() else repr(char)[1:-1]
 
 
 EXCERPT = 40   # characters of anything read (a value, a file's content) a message may quote

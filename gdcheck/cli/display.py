@@ -12,8 +12,10 @@ from ..results import CheckFinished, CheckResult, Event, Finished, Outcome, Prog
 
 
 def say(*parts: object, file: TextIO | None = None, flush: bool = False) -> None:
-    """print, with text from specs and file names made inert (no ANSI escapes, NUL, ...)."""
-    print(*(printable(part) for part in parts), file=file or sys.stdout, flush=flush)
+    """print one line, with text from specs and file names made inert: printable() of the
+    whole line, so no part can end it, colour it or start it with a CI command."""
+    print(printable(" ".join(str(part) for part in parts)), file=file or sys.stdout,
+          flush=flush)
 
 
 class RunDisplay:
@@ -69,7 +71,7 @@ class ProgressLine:
 
     def show(self, what: str, done: int, total: int) -> None:
         if self.active and self.stream is not None:
-            self.stream.write(f"\r  ... {what}: step {done:,} of {total:,}")
+            self.stream.write(f"\r  ... {printable(what)}: step {done:,} of {total:,}")
             self.stream.flush()
             self.shown = True
 

@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 from ..results import Outcome, RunTotals, SpecFailure, Verification
 from .files import atomic_write, json_safe
-from .markdown import code, escape, failure_text, fenced, table
+from .markdown import code, escape, failure_lines, fenced, table
 
 
 def write_index(entries: Iterable[Outcome], report_dir: Path) -> Path:
@@ -33,12 +33,12 @@ def write_summary(entries: Iterable[Outcome], path: Path) -> Path:
             continue
         for name, check in entry.checks.items():
             if not check.passed:
-                lines += ["", f"**{escape(entry.spec.name)}: {name}**", "",
-                          *fenced(failure_text(check))]
+                lines += ["", f"**{escape(entry.spec.name)}: {escape(name)}**", "",
+                          *fenced(failure_lines(check))]
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    previous = path.read_text(encoding="utf-8") if path.exists() else ""
-    atomic_write(path, previous + "\n".join(lines) + "\n")
+    previous = path.read_bytes() if path.exists() else b""   # as it is, whatever its encoding
+    atomic_write(path, previous + ("\n".join(lines) + "\n").encode("utf-8"))
     return path
 
 

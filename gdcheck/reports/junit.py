@@ -7,11 +7,13 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from pathlib import Path
 
+from ..errors import printable
 from ..results import Outcome, SpecFailure
 from .files import atomic_write
-from .markdown import failure_text
+from .markdown import failure_lines
 
-_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# characters XML 1.0 cannot hold: ElementTree writes them, and the file no longer parses
+_XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def write_junit(entries: Iterable[Outcome], path: Path) -> Path:
@@ -33,25 +35,26 @@ def write_junit(entries: Iterable[Outcome], path: Path) -> Path:
 def _testcases(entry: Outcome) -> list[ET.Element]:
     if isinstance(entry, SpecFailure):
         case = _testcase(Path(entry.path).stem, "load", 0.0)
-        error = ET.SubElement(case, "error", message=_xml(entry.message))
-        error.text = _xml(entry.message if entry.path in entry.message
-                          else f"{entry.path}: {entry.message}")
+        error = ET.SubElement(case, "error", message=xml_text(entry.message))
+        error.text = xml_text(entry.message if entry.path in entry.message
+                              else f"{entry.path}: {entry.message}")
         return [case]
     cases = []
     for name, check in entry.checks.items():
         case = _testcase(entry.spec.name, name, check.seconds)
         if not check.passed:
-            failure = ET.SubElement(case, "failure", message=_xml(check.summary))
-            failure.text = _xml(failure_text(check))
+            failure = ET.SubElement(case, "failure", message=xml_text(check.summary))
+            failure.text = "\n".join(xml_text(line) for line in failure_lines(check))
         cases.append(case)
     return cases
 
 
 def _testcase(spec_name: str, check: str, seconds: float) -> ET.Element:
-    return ET.Element("testcase", classname=_xml(f"gdcheck.{spec_name}"), name=_xml(check),
-                      time=f"{seconds:.3f}")
+    return ET.Element("testcase", classname=xml_text(f"gdcheck.{spec_name}"),
+                      name=xml_text(check), time=f"{seconds:.3f}")
 
 
-def _xml(text: str) -> str:
-    """Drop characters XML 1.0 cannot hold (ElementTree would write them and break the file)."""
-    return _XML_INVALID.sub("", text)
+def xml_text(text: object) -> str:
+    """`text` on one line that XML 1.0 can hold: the characters it forbids (C0 controls but
+    tab, newline and CR; surrogates; U+FFFE, U+FFFF) dropped, the rest made printable()."""
+    return printable(_XML_FORBIDDEN.sub("", str(text)))

@@ -5,6 +5,7 @@ is escaped before it reaches Markdown."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -17,7 +18,8 @@ RUN_COLUMNS = {"initial": "initial", "final": "final", "steps": "steps",   # lab
                "initial loss": "initial_loss", "final loss": "final_loss",
                "grad norm": "grad_norm", "converged": "converged",
                "diverged at": "diverged_at", "rate": "rate", "problem": "problem"}
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|~]|<(?=[A-Za-z/!?]))")   # < only as a tag start
+# what could start a link, image, HTML tag, entity, emphasis, code span, math or table cell
+_MARKDOWN_SPECIAL = re.compile(r"[\\`*_\[\]|~<>&$]")
 _BLOCK_START = re.compile(r"^(\d*)([-+=.)#>])")   # would start a list, heading, quote or rule
 
 
@@ -55,7 +57,7 @@ def _counterexamples(verification: Verification, plots: list[str]) -> list[str]:
             continue
         lines += [f"### {escape(name)}", "", f"- point: {code(point_cell(example.point))}",
                   f"- detail: {escape(example.detail)}", "", "Replay:", "",
-                  *fenced(example.replay, "sh"), ""]
+                  *fenced([example.replay], "sh"), ""]
     return ["## Counterexamples", "", *lines] if lines else []
 
 
@@ -64,9 +66,8 @@ def _formulas(verification: Verification, plots: list[str]) -> list[str]:
                 in verification.gradient_formulas.items()]
     where = ["where:", *(f"  {line}" for line in verification.definitions)] \
         if verification.definitions else []
-    objective = "\n".join([*where, f"L = {verification.objective_formula}"])
-    return ["## Objective", "", *fenced(objective), "",
-            "## Gradient", "", *fenced("\n".join(gradient)), ""]
+    objective = [*where, f"L = {verification.objective_formula}"]
+    return ["## Objective", "", *fenced(objective), "", "## Gradient", "", *fenced(gradient), ""]
 
 
 def _convergence(verification: Verification, plots: list[str]) -> list[str]:
@@ -104,8 +105,10 @@ def _timings(verification: Verification, plots: list[str]) -> list[str]:
 
 
 def escape(text: object) -> str:
-    """Text from a spec as inert markdown on one line (safe in a table cell)."""
-    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(printable(text).split()))
+    """Text from a spec as inert Markdown on one line, safe in a table cell: printable(), and
+    every character Markdown could act on backslash-escaped (see _MARKDOWN_SPECIAL), and what
+    would open a heading, list or quote at the start."""
+    escaped = _MARKDOWN_SPECIAL.sub(r"\\\g<0>", " ".join(printable(text).split()))
     return _BLOCK_START.sub(r"\1\\\2", escaped)
 
 
@@ -119,10 +122,13 @@ def code(text: str, in_table: bool = False) -> str:
     return f"{fence}{padding}{text}{padding}{fence}"
 
 
-def fenced(text: str, language: str = "") -> list[str]:
-    text = printable(text)
-    fence = "`" * max(3, max((len(run) for run in re.findall("`+", text)), default=0) + 1)
-    return [f"{fence}{language}", *text.splitlines(), fence]
+def fenced(lines: Iterable[str], language: str = "") -> list[str]:
+    """A fenced code block of `lines`, each made printable (so one line stays one line), the
+    fence longer than any run of backticks in them."""
+    shown = [printable(line) for line in lines]
+    longest = max((len(run) for line in shown for run in re.findall("`+", line)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [f"{fence}{language}", *shown, fence]
 
 
 def table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -151,12 +157,13 @@ def point_cell(point: dict[str, Any]) -> str:
     return ", ".join(f"{name}={number_cell(value, 6)}" for name, value in point.items())
 
 
-
-def failure_text(check: CheckResult) -> str:
+def failure_lines(check: CheckResult) -> list[str]:
+    """A failed check as lines (summary, counterexample, replay, warnings), not yet made safe:
+    each output sanitises each line for itself (a newline inside one is user text)."""
     lines = [check.summary]
     if check.counterexample is not None:
         example = check.counterexample
         detail = "" if example.detail == check.summary else f": {example.detail}"
         lines += [f"counterexample at {point_cell(example.point)}{detail}",
                   f"replay: {example.replay}"]
-    return "\n".join(lines + [f"warning: {warning}" for warning in check.warnings])
+    return lines + [f"warning: {warning}" for warning in check.warnings]
