@@ -71,6 +71,8 @@ class Location:
         return f"{self.file}:{line} {self.field}"
 
     def child(self, name: str | int, line: int | None = None) -> Location:
+        if not isinstance(name, int):
+            name = excerpt(name)   # a key of 10 kB is shown as its first 40 characters
         field = f"{self.field}[{name}]" if isinstance(name, int) else (
             f"{self.field}.{name}" if self.field else name
         )

@@ -18,6 +18,7 @@ from ..results import Verification
 MAX_LEGEND_RUNS = 10   # more runs than this and a legend hides the curves
 MAX_PLOTTED_POINTS = 400  # per run; longer runs are thinned evenly for the plot
 PLOTS = {"loss": "loss.png", "grad_norm": "grad_norm.png"}
+PLOTTED_BELOW = 1e300   # larger values are left out of a plot (a gap in the line)
 
 
 def render_plots(verification: Verification) -> dict[str, bytes]:
@@ -39,7 +40,8 @@ def _plot(name: str, key: str, curves: Sequence[np.ndarray]) -> bytes:
     axes = figure.add_subplot()
     drawn = 0
     for run, values in enumerate(series, start=1):
-        shown = np.isfinite(values) & (values > 0)   # log scale: NaN gaps break the line
+        # log scale: NaN gaps break the line; above 1e300 matplotlib's log ticks overflow
+        shown = np.isfinite(values) & (values > 0) & (values < PLOTTED_BELOW)
         if shown.any():
             steps = _plotted_steps(len(values))
             axes.plot(steps, np.where(shown, values, np.nan)[steps], label=f"run {run}",

@@ -10,11 +10,12 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from ..errors import Location, SpecError, did_you_mean
+from ..errors import Location, SpecError, did_you_mean, excerpt
 from .source import Node, describe
 from .vocabulary import RESERVED_NAMES
 
 _IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+
 
 class Fields:
     """A YAML mapping being read: typed getters that raise located SpecErrors."""
@@ -24,6 +25,7 @@ class Fields:
         self.where = where
         self.items: dict[str, Node] = node.value
         for key in self.items:
+            check_key(key, where, self.items[key].line)
             if key not in allowed:
                 raise SpecError(self.at(key), unknown_key(key, where.field, allowed))
 
@@ -57,45 +59,85 @@ class Fields:
 def unknown_key(key: str, parent: str, allowed: tuple[str, ...]) -> str:
     where = f" in {parent}" if parent else ""
     hint = did_you_mean(key, allowed) or f"; expected one of: {', '.join(allowed)}"
-    return f"unknown key '{key}'{where}{hint}"
+    return f"unknown key '{excerpt(key)}'{where}{hint}"
+
+
+FLOAT_MAX = sys.float_info.max
+# An integer a spec may give with no smaller bound of its own (a seed): what an int64 holds,
+# which numpy (a seed, an array) and every later stage take without overflowing.
+INTEGER_MAX = 2**63 - 1
+
+
+def _bound_text(value: float, integer: bool) -> str:
+    return f"{int(value):,}" if integer else f"{value:.4g}"
 
 
 def number(low: float | None = None, *, above: bool = False, integer: bool = False,
            high: float | None = None) -> Callable[[Any, Location], Any]:
-    """A checker for a number, optionally an integer, within bounds."""
-    bound = ""
-    if low is not None:
-        bound = f" {'>' if above else '>='} {low:g}"
-    if high is not None:
-        bound += f"{' and' if bound else ''} <= {high:g}"
+    """A checker for a number, optionally an integer, within bounds.
+
+    Every number is bounded where it is read, never where it is used: a float is finite
+    (at most FLOAT_MAX in magnitude), an integer at most `high` or else INTEGER_MAX, and
+    the message states the range. A value is quoted only as an excerpt (400 digits are not).
+    """
+    widest = INTEGER_MAX if integer else FLOAT_MAX
+    top = widest if high is None else high
+    bottom = -widest if low is None else low
     kind = "an integer" if integer else "a number"
+    if low is None and high is None:
+        expected = f"{kind} between {_bound_text(bottom, integer)} and {_bound_text(top, integer)}"
+    else:
+        expected = (f"{kind} {'>' if above else '>='} {_bound_text(bottom, integer)} and "
+                    f"<= {_bound_text(top, integer)}")
 
     def check(value: Any, where: Location) -> Any:
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-        if ok and integer and isinstance(value, float):
-            ok = value.is_integer() and math.isfinite(value)
-            value = int(value) if ok else value
-        if ok and isinstance(value, int):   # a Python int has any number of digits
-            ok = abs(value) <= sys.float_info.max
-        elif ok and not math.isfinite(value):
-            ok = False
-        if ok and low is not None:
-            ok = value > low if above else value >= low
-        if ok and high is not None:
-            ok = value <= high
-        if not ok:
-            raise SpecError(where, f"got {describe(value)}, expected {kind}{bound}")
+        if not _within(value, integer, bottom, above and low is not None, top):
+            raise SpecError(where, f"got {describe(value)}, expected {expected}")
         return int(value) if integer else float(value)
 
     return check
 
 
+def _within(value: Any, integer: bool, low: float, above: bool, high: float) -> bool:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    if isinstance(value, float) and not math.isfinite(value):
+        return False
+    if integer and isinstance(value, float) and not value.is_integer():
+        return False
+    # compared as they are: a Python int has any number of digits, and float() of 10**400
+    # would raise; int and float compare exactly
+    return (value > low if above else value >= low) and value <= high
+
+
 def text(value: Any, where: Location) -> str:
     if not isinstance(value, str):
         raise SpecError(where, f"got {describe(value)}, expected text")
+    check_characters(value, where, "the text")
     return value
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def check_characters(value: str, where: Location, what: str) -> None:
+    """Refuse a lone surrogate (YAML's "\\ud800" escape makes one): it is no character,
+    and no file, terminal or report can hold it as text."""
+    found = _SURROGATE.search(value)
+    if found:
+        raise SpecError(where, f"{what} holds a lone surrogate {_escaped(found.group())} at "
+                        f"character {found.start() + 1}, which is not a character; write the "
+                        "character itself (as UTF-8) or leave it out")
+
+
+def check_key(key: str, parent: Location, line: int) -> None:
+    """A key's characters; its location shows a surrogate escaped, never the raw code."""
+    if _SURROGATE.search(key):
+        check_characters(key, parent.child(_escaped(excerpt(key)), line), "the key")
+
+
+def _escaped(text: str) -> str:
+    return _SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
 
 
 def choice(*options: str) -> Callable[[Any, Location], str]:
@@ -118,9 +160,12 @@ def plain(value: Any, where: Location) -> Any:
 def name_checker(kind: str) -> Callable[[str, Location], str]:
     def check(name: str, where: Location) -> str:
         if not _IDENTIFIER.match(name):
-            raise SpecError(where, f"{kind} name '{name}' is not an ASCII identifier "
+            raise SpecError(where, f"{kind} name '{excerpt(name)}' is not an ASCII identifier "
                             "([A-Za-z][A-Za-z0-9_]*)")
-        if keyword.iskeyword(name) or keyword.issoftkeyword(name):
+        # A keyword cannot stand for a value in an expression (Python's parser refuses
+        # `lambda + 1`). A soft keyword (match, case, type) can, and nothing downstream sees
+        # a spec's names as code, so they are names like any other, on every Python.
+        if keyword.iskeyword(name):
             raise SpecError(where, f"{kind} name '{name}' is a Python keyword; choose another")
         if name in RESERVED_NAMES:
             raise SpecError(where, f"{kind} name '{name}' is reserved (a function or constant "
@@ -139,4 +184,6 @@ def boolean(value: Any, where: Location) -> bool:
 def mapping_of(value: Any, where: Location, what: str) -> dict[str, Node]:
     if not isinstance(value, dict):
         raise SpecError(where, f"got {describe(value)}, expected a mapping of {what}")
+    for key, item in value.items():
+        check_key(key, where, item.line)
     return value

@@ -18,6 +18,7 @@ from .distributions import DEFAULT_INIT, parse_distribution
 from .fields import (
     Fields,
     boolean,
+    check_key,
     choice,
     mapping_of,
     name_checker,
@@ -159,6 +160,7 @@ def _constants(top: Fields, declared: dict[str, Location]) -> tuple[dict[str, fl
                         "name: number")
     values, locations = {}, {}
     for name, item in node.value.items():
+        check_key(name, top.at("constants"), item.line)
         where = top.at("constants").child(name, item.line)
         _declare(name, where, declared, "constant")
         values[name] = number()(item.value, where)
@@ -179,6 +181,7 @@ def _variables(top: Fields, key: str, declared: dict[str, Location], *, with_ini
     allowed = ("shape", "init") if with_init else ("shape",)
     variables = []
     for name, item in node.value.items():
+        check_key(name, top.at(key), item.line)
         where = top.at(key).child(name, item.line)
         _declare(name, where, declared, key.rstrip("s"))
         if item.value is None:

@@ -17,13 +17,14 @@ from collections.abc import Callable
 import numpy as np
 import sympy as sp
 
-from ..errors import LimitError
+from ..errors import LimitError, excerpt
 from ..spec import Text
 from .expressions import _Builder, _chain, _constant_nodes
 from .functions import CONSTANTS, FUNCTIONS
 from .grammar import CHAIN_GROUPS, MAX_EXPONENT, Checker, integer_literal, parse_tree, validate
 from .language import Elementwise, value_of
-from .tensor import Graph, Node, symbols
+from .maps import partial
+from .tensor import Graph, Node, symbols, topological
 
 X0, X1 = symbols(2)
 
@@ -140,6 +141,8 @@ class GraphBuilder:
         if group is None:   # a power
             base, exponent = self.build(node.left), self.build(node.right)
             self._check_exponent(node, exponent)
+            if id(node.left) in self.constant and _varies(exponent):
+                self._check_base(node)
             return self.graph.map(_BINARY[ast.Pow], (base, exponent))
         result: Node | None = None
         for operand, inverse in _chain(node, group):
@@ -155,9 +158,24 @@ class GraphBuilder:
         return result
 
     def _check_exponent(self, node: ast.AST, exponent: Node) -> None:
-        if exponent.op == "literal" and any(abs(v) > MAX_EXPONENT for v in exponent.attrs[0]):
-            raise self.checker.error(f"exponent {exponent.attrs[0][0]:g} is larger than "
-                                     f"{MAX_EXPONENT} in magnitude", node, LimitError)
+        if exponent.op != "literal":
+            return
+        for value in exponent.attrs[0]:
+            if abs(value) > MAX_EXPONENT:
+                raise self.checker.error(f"exponent {value:g} is larger than {MAX_EXPONENT} in "
+                                         "magnitude", node, LimitError)
+
+    def _check_base(self, node: ast.BinOp) -> None:
+        """c**w with w varying with the parameters needs c > 0 at every entry: the derivative
+        in w is c**w·log(c), and 0**w (undefined for w <= 0) or (-2)**w (complex unless w is
+        an integer) has none."""
+        for item in self.exact.build(node.left).flat:
+            number = complex(sp.N(item, 17, subs=self.exact.values))
+            if number.imag != 0 or number.real <= 0:
+                raise self.checker.error(
+                    f"a power whose exponent varies needs a base > 0, got {number.real:g}: "
+                    "0**w is undefined for w <= 0, (-2)**w is complex unless w is an integer, "
+                    "and the derivative of c**w, c**w·log(c), needs c > 0", node)
 
     def _call(self, node: ast.Call) -> Node:
         name = node.func.id   # type: ignore[attr-defined]
@@ -177,7 +195,7 @@ class GraphBuilder:
                              f"[{', '.join(map(str, value.shape))}]")
         for axis, (i, size) in enumerate(zip(index, value.shape, strict=False)):
             if not -size <= i < size:  # type: ignore[operator]
-                raise ValueError(f"index {i} is out of range for axis {axis} of shape "
+                raise ValueError(f"index {excerpt(i)} is out of range for axis {axis} of shape "
                                  f"[{', '.join(map(str, value.shape))}]")
         return self.graph.index(value, index)   # type: ignore[arg-type]
 
@@ -207,12 +225,43 @@ def parse_graph(graph: Graph, source: Text, environment: dict[str, Node],
 
 
 def _check_finite(source: Text, root: Node) -> None:
-    from .tensor import topological
-
+    """No map of the expression holds zoo, nan, infinity or I, nor does its derivative in any
+    argument the parameters flow into (the gradient is built from those): either would make
+    the gradient undefined."""
+    varying: set[int] = set()
     for node in topological([root]):
-        if node.op == "map" and node.attrs[0].has(sp.zoo, sp.nan, sp.oo, -sp.oo, sp.I):
+        if node.op == "parameter" or any(id(arg) in varying for arg in node.args):
+            varying.add(id(node))
+        if node.op != "map":
+            continue
+        template = node.attrs[0]
+        if _undefined(template):
             raise Checker(source).error("the expression divides by zero or is not finite "
-                                        f"({sp.sstr(node.attrs[0])[:60]})")
+                                        f"({excerpt(sp.sstr(template))})")
+        for i, arg in enumerate(node.args):
+            derivative = partial(template, i) if id(arg) in varying else sp.S.Zero
+            if _undefined(derivative):
+                raise Checker(source).error(
+                    f"the expression is not differentiable: the derivative of "
+                    f"{excerpt(_readable(template, node.args))} is "
+                    f"{excerpt(sp.sstr(derivative))}")
+
+
+def _varies(node: Node) -> bool:
+    """Whether the parameters flow into the node."""
+    return any(inner.op == "parameter" for inner in topological([node]))
+
+
+def _readable(template: sp.Expr, args: tuple[Node, ...]) -> str:
+    """A map's template with its parameters and data by name (X0, X1 for the rest)."""
+    names = {symbol: sp.Symbol(arg.attrs[0]) for symbol, arg in zip(symbols(len(args)), args,
+                                                                     strict=True)
+             if arg.op in ("parameter", "data")}
+    return sp.sstr(template.xreplace(names))
+
+
+def _undefined(expression: sp.Expr) -> bool:
+    return bool(expression.has(sp.zoo, sp.nan, sp.oo, -sp.oo, sp.I))
 
 
 __all__ = ["CONSTANTS", "GRAPH_BUILDERS", "parse_graph"]

@@ -3,12 +3,13 @@ lines `gdcheck derive` prints."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 import sympy as sp
 
 from ..spec import Spec
+from .notation import fresh_name, taken_names
 from .objective import SymbolicObjective
 
 
@@ -22,20 +23,25 @@ def latex_formula(expression: sp.Expr) -> str:
     return sp.latex(expression, order="none")
 
 
-def shared_subexpressions(expressions: list[sp.Expr]) -> tuple[list[tuple[sp.Symbol, sp.Expr]],
-                                                                 list[sp.Expr]]:
+def shared_subexpressions(expressions: list[sp.Expr], declared: Iterable[str] = ()
+                           ) -> tuple[list[tuple[sp.Symbol, sp.Expr]], list[sp.Expr]]:
     """Name the subexpressions worth naming (u0 = tanh(...)), for people to read.
 
-    Common subexpressions that hold a function or a few operations keep a name;
-    trivial ones (`1 - y`, `2*lam`) are put back inline.
+    Common subexpressions that hold a function or a few operations keep a name, the next
+    `u` one that no `declared` name (nor symbol of the expressions) takes; trivial ones
+    (`1 - y`, `2*lam`) are put back inline.
     """
-    found, reduced = sp.cse(expressions, symbols=sp.numbered_symbols("u", real=True))
+    taken = taken_names([*declared, *(symbol.name for expression in expressions
+                                      for symbol in expression.free_symbols)])
+    found, reduced = sp.cse(expressions, symbols=sp.numbered_symbols("_shared", real=True))
     inline: dict[sp.Symbol, sp.Expr] = {}
     kept: list[tuple[sp.Symbol, sp.Expr]] = []
     for symbol, expression in found:
         expression = expression.xreplace(inline)
         if expression.atoms(sp.Function) or sp.count_ops(expression) >= 4:
-            kept.append((sp.Symbol(f"u{len(kept)}", real=True), expression))
+            name = fresh_name("u", len(kept), taken)
+            taken.add(name)
+            kept.append((sp.Symbol(name, real=True), expression))
             inline[symbol] = kept[-1][0]
         else:
             inline[symbol] = expression
@@ -68,7 +74,10 @@ def describe(spec: Spec, symbolic: SymbolicObjective, show: Callable[[sp.Expr], 
     definitions: list[tuple[sp.Symbol, sp.Expr]] = []
     expressions = [expression for _, expression in titled]
     if shared:
-        definitions, expressions = shared_subexpressions(expressions)
+        declared = [v.name for v in (*spec.parameters, *spec.inputs,
+                                     *([spec.target] if spec.target else []))]
+        definitions, expressions = shared_subexpressions(expressions,
+                                                         [*declared, *spec.constants])
     lines = [f"spec: {spec.name} ({spec.path})", f"parameters: {', '.join(names)}"]
     if spec.constants:
         lines.append("constants: " + ", ".join(f"{k} = {v:g}" for k, v in spec.constants.items()))

@@ -58,17 +58,22 @@ def _step(x: Any, out: Any = None) -> Any:
     return np.heaviside(x, 0.5, out=out)
 
 
-for _helper in (_sigmoid, _softplus, _relu, _step):
-    _helper.accepts_out = True  # type: ignore[attr-defined]  # see compiled/inplace.py
-_sigmoid.accepts_scale = True  # type: ignore[attr-defined]
-
-
-def _erf(x: Any) -> Any:
+def _erf(x: Any, out: Any = None) -> Any:
     try:
         from scipy.special import erf
-    except ImportError:  # scipy is optional: exact but slower
-        return np.frompyfunc(math.erf, 1, 1)(x).astype(float)
-    return erf(x)
+    except ImportError:  # without scipy (a broken install): math.erf per entry, exact but slower
+        values = np.asarray(np.frompyfunc(math.erf, 1, 1)(np.asarray(x, dtype=float)),
+                            dtype=float)   # a scalar comes back a float, not an array
+        if out is None:
+            return values if values.ndim else values[()]
+        np.copyto(out, values)
+        return out
+    return erf(x, out=out)
+
+
+for _helper in (_sigmoid, _softplus, _relu, _step, _erf):
+    _helper.accepts_out = True  # type: ignore[attr-defined]  # see compiled/inplace.py
+_sigmoid.accepts_scale = True  # type: ignore[attr-defined]
 
 
 def _sign(v: float) -> float:

@@ -10,6 +10,7 @@ the one derivation there is, the tensor one; nothing is derived a second way.
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Callable, Sequence
 from functools import reduce
 from typing import Any
@@ -18,6 +19,7 @@ import numpy as np
 import sympy as sp
 
 from .elementwise import Maximum, Minimum
+from .expressions import MAX_ENTRIES
 from .reductions import LogSumExp
 from .tensor import Node, symbols, topological
 
@@ -115,11 +117,33 @@ EXPANSIONS: dict[str, Callable[[Node, list[np.ndarray]], np.ndarray]] = {
 }
 
 
+class TooLarge(ValueError):
+    """A node would take more than MAX_ENTRIES terms to write out entry by entry."""
+
+
+def _terms(node: Node) -> int:
+    """How many SymPy terms writing the node out builds: a contraction sums over its
+    summed axes at every entry of its output."""
+    if node.op != "contract":
+        return node.size
+    a, b = node.args
+    a_sub, b_sub, out = node.attrs
+    sizes = dict(zip(a_sub, a.shape, strict=True)) | dict(zip(b_sub, b.shape, strict=True))
+    return node.size * math.prod(size for c, size in sizes.items() if c not in out)
+
+
 def expand(roots: Sequence[Node], leaves: dict[int, np.ndarray]) -> list[np.ndarray]:
     """Each root as an object array of SymPy expressions, given every leaf's (parameters',
-    data's, directions') object array of symbols by id(node)."""
+    data's, directions') object array of symbols by id(node).
+
+    Raises TooLarge before a node that would build more than MAX_ENTRIES terms: the graph's
+    sizes are bounded only by what numbers can hold, not what SymPy writes out quickly.
+    """
     values: Values = dict(leaves)
     for node in topological(list(roots)):
+        if id(node) not in values and _terms(node) > MAX_ENTRIES:
+            raise TooLarge(f"written out entry by entry, one step of it builds "
+                           f"{_terms(node):,} terms; at most {MAX_ENTRIES:,} are allowed")
         if id(node) not in values:
             values[id(node)] = EXPANSIONS[node.op](node, [values[id(a)] for a in node.args])
     return [values[id(root)] for root in roots]

@@ -25,7 +25,8 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from ..errors import LimitError
+from .. import defaults
+from ..errors import LimitError, excerpt
 from ..spec import Text
 from .functions import CONSTANTS, FUNCTIONS, Function, Value, shape_text, value_of
 from .grammar import (
@@ -46,6 +47,10 @@ __all__ = ["CONSTANTS", "FUNCTIONS", "MAX_DEPTH", "MAX_EXPONENT", "MAX_LENGTH", 
 
 EXACT_RANGE = (1e-20, 1e20)  # float literals written as exact rationals within this range
 EXACT_POWER_BITS = 1100  # exact rational powers beyond this many bits are computed as floats
+# Entries of one value built entry by entry, each a SymPy expression of its own (constant
+# subexpressions; the entry-by-entry view of `derive --scalar`): about 20 µs each, so this
+# bound keeps a value under a second. The shaped graph (build.py) has no such per-entry cost.
+MAX_ENTRIES = 10 * defaults.MAX_SCALAR_DISPLAY
 
 
 class _Builder:
@@ -123,6 +128,7 @@ class _Builder:
                 raise self.checker.error(
                     f"shapes [{', '.join(map(str, shape))}] and {shape_text(value)} do not "
                     "broadcast", node) from None
+        self._check_entries(node, math.prod(shape))
         spread = [np.broadcast_to(value, shape) for value in values]
         result = np.empty(shape, dtype=object)
         for index in np.ndindex(shape):
@@ -135,6 +141,7 @@ class _Builder:
                                      f"{shape_text(right)}", node)
         rows = left if left.ndim == 2 else left[None, :]
         columns = right if right.ndim == 2 else right[:, None]
+        self._check_entries(node, rows.shape[0] * columns.shape[1] * max(rows.shape[1], 1))
         product = np.empty((rows.shape[0], columns.shape[1]), dtype=object)
         for i in range(rows.shape[0]):
             for j in range(columns.shape[1]):
@@ -145,6 +152,12 @@ class _Builder:
         if right.ndim == 1:
             product = product[..., 0]
         return value_of(product)
+
+    def _check_entries(self, node: ast.AST, entries: int) -> None:
+        if entries > MAX_ENTRIES:
+            raise self.checker.error(
+                f"this would write out {entries:,} terms one by one (as constants and `derive "
+                f"--scalar` are built); at most {MAX_ENTRIES:,} are allowed", node, LimitError)
 
     def _call(self, node: ast.Call) -> Value:
         function = FUNCTIONS[node.func.id]  # type: ignore[attr-defined]
@@ -162,8 +175,8 @@ class _Builder:
                                      f"{shape_text(value)}", node)
         for axis, (i, size) in enumerate(zip(index, value.shape, strict=False)):
             if not -size <= i < size:  # type: ignore[operator]
-                raise self.checker.error(f"index {i} is out of range for axis {axis} of shape "
-                                         f"{shape_text(value)}", node)
+                raise self.checker.error(f"index {excerpt(i)} is out of range for axis {axis} "
+                                         f"of shape {shape_text(value)}", node)
         return value_of(value[index])
 
     def _list(self, node: ast.List) -> Value:
@@ -187,7 +200,7 @@ class _ExponentTooLarge(ValueError):
 def _power(base: Any, exponent: Any) -> Any:
     # checked before SymPy computes an exact power, which for 3**10**8 would not finish
     if exponent.is_Number and abs(exponent) > MAX_EXPONENT:
-        raise _ExponentTooLarge(f"exponent {exponent} is larger than {MAX_EXPONENT} in "
+        raise _ExponentTooLarge(f"exponent {excerpt(exponent)} is larger than {MAX_EXPONENT} in "
                                 "magnitude")
     if base.is_Rational and exponent.is_Integer and base != 0:
         # an exact power far outside float range has thousands of digits ((1e2**-64)**64):
@@ -247,10 +260,10 @@ def parse(source: Text, environment: dict[str, Value], constants: dict[str, floa
     for item in value.flat:
         if item.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
             raise Checker(source).error("the expression divides by zero or is not finite "
-                                         f"({sp.sstr(item)[:60]})")
+                                         f"({excerpt(sp.sstr(item))})")
         if item.has(sp.I):  # a constant element of a larger array (log([-1, a])[0])
             raise Checker(source).error("a constant here folds to a complex number "
-                                         f"({sp.sstr(item)[:60]})")
+                                         f"({excerpt(sp.sstr(item))})")
     return value
 
 

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .. import defaults
-from ..errors import ExpressionError, LimitError, did_you_mean
+from ..errors import ExpressionError, LimitError, did_you_mean, excerpt
 from ..spec import Text
 from .functions import CONSTANTS, FUNCTIONS
 
@@ -55,7 +55,7 @@ class Checker:
         snippet = ""
         if node is not None and hasattr(node, "col_offset"):
             segment = ast.get_source_segment(self.flat, node) or ""
-            if len(segment) > 60:
+            if len(segment) > 60:   # printable already: parse_tree let only ASCII through
                 segment = segment[:57] + "..."
             column = node.col_offset + self.lead + 1
             snippet = f" in '{segment}' (column {column})" if segment else ""
@@ -164,7 +164,7 @@ def _check_node(checker: Checker, node: ast.AST, names: Sequence[str],
             raise checker.error(f"'{node.id}' cannot be used here: {elsewhere[node.id]}", node)
         hint = did_you_mean(node.id, list(names) + list(CONSTANTS)) or (
             f"; declared here: {', '.join(names)}" if names else "")
-        raise checker.error(f"unknown name '{node.id}'{hint}", node)
+        raise checker.error(f"unknown name '{excerpt(node.id)}'{hint}", node)
     if isinstance(node, ast.Call):
         _check_call(checker, node)
     if isinstance(node, ast.Subscript):
@@ -181,8 +181,8 @@ def _check_call(checker: Checker, node: ast.Call) -> None:
         raise checker.error(message, node.func if what else node)
     name = node.func.id
     if name not in FUNCTIONS:
-        raise checker.error(f"unknown function '{name}'{did_you_mean(name, FUNCTIONS)}; allowed: "
-                            f"{', '.join(FUNCTIONS)}", node)
+        raise checker.error(f"unknown function '{excerpt(name)}'{did_you_mean(name, FUNCTIONS)}; "
+                            f"allowed: {', '.join(FUNCTIONS)}", node)
     if node.keywords:
         raise checker.error(f"keyword arguments are not allowed in {name}(...)", node)
     arity = FUNCTIONS[name].arity

@@ -12,6 +12,7 @@ what is printed follows the graph, not the number of parameters.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 
@@ -37,7 +38,11 @@ class Notation:
         uses: Counter[int] = Counter(id(arg) for node in order for arg in node.args)
         self.named = {id(node) for node in order
                       if uses[id(node)] > 1 and node.op not in NEVER_NAMED + TRANSPARENT}
-        self.reserved = set(reserved)
+        self.reserved = taken_names(reserved)
+        # the number of samples, n unless the spec declares an n of its own
+        self.samples = next((name for name in ("n", "N") if name not in self.reserved),
+                            fresh_name("n", 1, self.reserved))
+        self.reserved.add(self.samples)
         self.texts: dict[int, str] = {}
         self.definitions: list[tuple[str, str]] = []
         for node in order:
@@ -49,13 +54,27 @@ class Notation:
             self.texts[id(node)] = text
 
     def _fresh(self) -> str:
-        number = len(self.definitions) + 1
-        while f"t{number}" in self.reserved:
-            number += 1000
-        return f"t{number}"
+        """t1, t2, ...: the next name no spec name takes (a parameter `t1` makes it t2)."""
+        name = fresh_name("t", len(self.definitions) + 1, self.reserved)
+        self.reserved.add(name)
+        return name
 
     def text(self, node: Node) -> str:
         return self.texts[id(node)]
+
+
+def taken_names(declared: Iterable[str]) -> set[str]:
+    """The names an intermediate may not take: each declared name, and it without
+    underscores (in LaTeX `t_1` and `t1` both read t₁)."""
+    names = set(declared)
+    return names | {name.replace("_", "") for name in names}
+
+
+def fresh_name(prefix: str, number: int, taken: set[str]) -> str:
+    """`prefix` + the first number from `number` on whose name is not taken."""
+    while f"{prefix}{number}" in taken:
+        number += 1
+    return f"{prefix}{number}"
 
 
 def _group(text: str) -> str:
@@ -113,13 +132,16 @@ def _map(notation: Notation, node: Node, texts: list[str]) -> str:
     text = sp.latex(template, order="none") if notation.latex else sp.sstr(template,
                                                                              order="none")
     bare = _call_arguments(template)
-    for i in reversed(range(len(texts))):
+    arguments = {}
+    for i, argument in enumerate(texts):
         name = sp.Symbol(_placeholder(i))
-        argument = texts[i] if notation.latex or name in bare else _group(texts[i])
-        if notation.latex and not texts[i].replace("_", "").isalnum():
-            argument = rf"\left({texts[i]}\right)"
-        text = text.replace(_placeholder(i), argument)
-    return text
+        shown = argument if notation.latex or name in bare else _group(argument)
+        if notation.latex and not argument.replace("_", "").isalnum():
+            shown = rf"\left({argument}\right)"
+        arguments[name.name] = shown
+    # one pass: an argument's own text (a parameter named zqaqz) is never replaced again
+    pattern = "|".join(sorted(map(re.escape, arguments), key=len, reverse=True))
+    return re.sub(pattern, lambda match: arguments[match.group()], text) if arguments else text
 
 
 def _contract(notation: Notation, node: Node, texts: list[str]) -> str:
@@ -165,7 +187,7 @@ def _call(name: str) -> Callable[[Notation, Node, list[str]], str]:
 WRITERS: dict[str, Callable[[Notation, Node, list[str]], str]] = {
     "parameter": lambda notation, node, texts: node.attrs[0],
     "data": lambda notation, node, texts: node.attrs[0],
-    "samples": lambda notation, node, texts: "n",
+    "samples": lambda notation, node, texts: notation.samples,
     "constant": lambda notation, node, texts: node.attrs[0],
     "literal": _literal,
     "map": _map,
@@ -210,8 +232,9 @@ def derivation_lines(objective: GraphObjective, *, latex: bool = False,
                        objective.parameters.items())
     lines = [f"spec: {spec.name} ({spec.path})", f"parameters: {shapes}"]
     if objective.data:
-        lines.append("data: " + ", ".join(f"{name} [n × {', '.join(map(str, node.shape))}]"
-                                          if node.shape else f"{name} [n]"
+        n = notation.samples
+        lines.append("data: " + ", ".join(f"{name} [{n} × {', '.join(map(str, node.shape))}]"
+                                          if node.shape else f"{name} [{n}]"
                                           for name, node in objective.data.items())
                      + " (one row per sample)")
     if spec.constants:

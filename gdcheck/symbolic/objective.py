@@ -20,12 +20,12 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from ..errors import ExpressionError
+from ..errors import ExpressionError, LimitError, Location
 from ..spec import Spec, Variable
 from .backward import gradient, hessian_vector
 from .derivation import GraphObjective, placement_reasons
-from .expand import expand
-from .expressions import Value, names_used, parse, shape_text, value_of
+from .expand import TooLarge, expand
+from .expressions import MAX_ENTRIES, Value, names_used, parse, shape_text, value_of
 from .functions import KINKS, SYMPY_EQUIVALENTS
 
 
@@ -104,7 +104,18 @@ class SymbolicObjective:
         leaves |= {id(graph.data[name]): value for name, value in
                    {**self.inputs, **self.target}.items()}
         leaves |= directions or {}
-        return [_own_functions(entry) for array in expand(nodes, leaves) for entry in array.flat]
+        try:
+            arrays = expand(nodes, leaves)
+        except TooLarge as error:
+            raise LimitError(self._where(), f"{error} (the matrix formulas of `gdcheck "
+                             "derive`, without --scalar, hold at any size)") from None
+        return [_own_functions(entry) for array in arrays for entry in array.flat]
+
+    def _where(self) -> Location:
+        """Where a problem of the whole entry-by-entry view is reported: its objective."""
+        source = self.spec.objective or self.spec.loss
+        return source.location if source is not None else Location(str(self.spec.path),
+                                                                    None, "spec")
 
     def _gradient_of(self, node: Any) -> tuple[sp.Expr, ...]:
         if node is None:
@@ -119,6 +130,11 @@ class SymbolicObjective:
         size = len(self.parameter_symbols)
         if node is None:
             return tuple(tuple(sp.S.Zero for _ in range(size)) for _ in range(size))
+        if size * (size + 1) // 2 > MAX_ENTRIES:
+            raise LimitError(self._where(), f"the Hessian of {size:,} parameters has "
+                             f"{size * (size + 1) // 2:,} entries to write out; at most "
+                             f"{MAX_ENTRIES:,} are allowed (`gdcheck derive --hessian`, "
+                             "without --scalar, writes H·v at any size)")
         graph = self.graph
         directions = {id(d): symbols_for(Variable(f"v_{name}", d.shape, p.location))
                       for (name, d), p in zip(zip(graph.parameters, graph.directions,
@@ -179,7 +195,12 @@ class SymbolicObjective:
 
 
 def derive(spec: Spec) -> SymbolicObjective:
-    """Parse every expression of `spec` into SymPy (raising located SpecErrors)."""
+    """Parse every expression of `spec` into SymPy (raising located SpecErrors).
+
+    Every declared scalar becomes a symbol of its own, so the declared entries are bounded
+    (`MAX_ENTRIES`); the shaped graph (`GraphObjective`) takes any size.
+    """
+    _check_size(spec)
     parameters = {p.name: symbols_for(p) for p in spec.parameters}
     inputs = {v.name: symbols_for(v) for v in spec.inputs}
     target = {spec.target.name: symbols_for(spec.target)} if spec.target else {}
@@ -200,6 +221,17 @@ def derive(spec: Spec) -> SymbolicObjective:
                              penalty, not_here)
     _warn_unused(result)
     return result
+
+
+def _check_size(spec: Spec) -> None:
+    declared = 0
+    for variable in (*spec.parameters, *spec.inputs, *([spec.target] if spec.target else [])):
+        declared += variable.size
+        if declared > MAX_ENTRIES:
+            raise LimitError(variable.location, f"the entry-by-entry view (`derive --scalar`) "
+                             f"writes every declared scalar out, and with this one there are "
+                             f"{declared:,}; at most {MAX_ENTRIES:,} are allowed (the matrix "
+                             "formulas of `gdcheck derive` hold at any size)")
 
 
 def _supervised(spec: Spec, parameters: dict[str, Value], inputs: dict[str, Value],

@@ -207,8 +207,6 @@ INVALID = [
     # names
     case("name-keyword", objective(parameters="parameters: {lambda: {}}"),
          "parameters.lambda", "Python keyword"),
-    case("name-soft-keyword", objective(parameters="parameters: {match: {}}"),
-         "parameters.match", "Python keyword"),
     case("name-reserved-function", objective(parameters="parameters: {softmax: {}}"),
          "parameters.softmax", "reserved"),
     case("name-reserved-constant", supervised(constants="constants: {pi: 3}"), "constants.pi",
