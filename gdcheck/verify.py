@@ -97,7 +97,8 @@ def written(verification: Verification, report_dir: str | Path | None, *,
     """Write the verification's report under `report_dir` (None: nothing); it, knowing where.
 
     The files are rendered first, then stored inside `storing()` (the runner's child holds
-    a stop request back there), so an interrupt never leaves half a report."""
+    a stop request back there), so an interrupt never leaves half a report. Raises OSError
+    naming the file that could not be written (a full disk: then no report is left)."""
     if report_dir is None:
         return verification
     files = render_report(verification)

@@ -1,14 +1,17 @@
-"""runner.py as a CI gate meets it: limits per spec, interrupts, load, and --jobs.
+"""runner.py as a CI gate meets it: limits per spec, one bad spec being one error, names
+settled in path order, file-system faults, load, and --jobs (signals: test_signals.py).
 
 Most tests run `python -m gdcheck verify` in a subprocess with `cwd=tmp_path`, as a
 user or a CI job would; the CPU-limit and killed-child cases drive `run_specs`
 in-process, because only a parent that stops reading lets a child reach its CPU
-limit before its wall-clock one. The specs are tiny bare objectives, except the
-ones built to break a limit: each of those says how it does.
+limit before its wall-clock one, and the faults are planted in-process (the forked
+children inherit them). The specs are tiny bare objectives, except the ones built
+to break a limit: each of those says how it does.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import multiprocessing
 import os
@@ -18,7 +21,9 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
+import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,7 +32,9 @@ from typing import Any
 import pytest
 from PIL import Image
 
+from gdcheck import runner
 from gdcheck.cli import main
+from gdcheck.reports.files import atomic_write
 from gdcheck.results import CheckFinished, Event, Progress, Verification
 from gdcheck.runner import RunOptions, run_specs
 
@@ -83,6 +90,13 @@ checks: {{gradient: false, descent: false, convergence: {{runs: 1000}}}}
 """
 
 
+def slow_to_parse(name: str) -> str:
+    """A spec of almost 1 MiB that PyYAML takes many seconds to parse (a flow list of 330,000
+    numbers; a constant that is a list is refused only once it is parsed)."""
+    numbers = ", ".join(["1"] * 330_000)
+    return quadratic(name) + f"description: x\nconstants: {{c: [{numbers}]}}\n"
+
+
 def quadratic(name: str, centre: float = 0.7, *, convergence: bool = True,
               examples: int = 3) -> str:
     """A tiny bare-objective spec that passes; with `convergence`, its report has plots."""
@@ -112,17 +126,6 @@ def gdcheck(*arguments: str, cwd: Path, timeout: float = HANG_GUARD
 def start_gdcheck(*arguments: str, cwd: Path) -> subprocess.Popen[str]:
     return subprocess.Popen([sys.executable, "-m", "gdcheck", *arguments], cwd=cwd, env=ENV,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def wait_for(path: Path, process: subprocess.Popen[str], timeout: float = 60.0) -> None:
-    """Poll until `path` exists; fail (and stop the process) if it never does."""
-    deadline = time.monotonic() + timeout
-    while not path.exists():
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            out, err = process.communicate()
-            pytest.fail(f"{path} never appeared (exit {process.returncode})\n{out}\n{err}")
-        time.sleep(0.02)
 
 
 def index_rows(report_dir: Path) -> dict[str, str]:
@@ -214,6 +217,19 @@ def test_a_spec_past_the_memory_limit_fails_fast_and_the_others_still_verify(tmp
     for name in ("first", "last"):
         assert assert_complete_report(reports / name)["passed"] is True
     assert_nothing_partial(reports)
+
+
+def test_a_spec_slow_to_parse_is_parsed_under_the_time_limit(tmp_path):
+    write_specs(tmp_path / "specs", {"a-slow": slow_to_parse("slow"),
+                                     "b-last": quadratic("last", convergence=False)})
+    result = gdcheck("verify", "specs", "--timeout", "3", "--jobs", "1", cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert ("Error: specs/a-slow.yaml: spec: exceeded the time limit of 3 s (--timeout)"
+            in result.stderr)
+    summary = summary_line(result.stdout)
+    assert summary.groups()[:4] == ("2", "1", "0", "1")
+    # stopped at the limit: parsing it whole takes several times as long
+    assert 3.0 <= float(summary[5]) < 12.0, result.stdout
 
 
 @contextmanager
@@ -314,60 +330,178 @@ def test_a_spec_that_hits_the_cpu_limit_leaves_no_core_dump(tmp_path, monkeypatc
     assert not cores, [p.name for p in cores]
 
 
-# ----------------------------------------------------------------- interrupts
+# ----------------------------------------------------------------- one bad spec is one error
 
 
-def interrupted_run_specs(folder: Path) -> None:
-    write_specs(folder / "specs", {
-        "a": quadratic("quad-a"), "b": quadratic("quad-b"),
-        "c": SLOW_BUT_PASSES.format(name="slow"), "d": quadratic("quad-d")})
+def broken_load(path: Any) -> Any:
+    if Path(path).stem == "a-broken":   # as int() does past 4,300 digits, say
+        raise ValueError("Exceeds the limit (4300 digits) for integer string conversion")
+    return REAL_LOAD(path)
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-def test_an_interrupted_run_keeps_finished_reports_and_a_rerun_completes(tmp_path, signum):
-    interrupted_run_specs(tmp_path)
-    reports = tmp_path / "reports"
-    process = start_gdcheck("verify", "specs", "--jobs", "1", cwd=tmp_path)
-    wait_for(reports / "quad-b" / "report.md", process)   # report.md is written last
-    time.sleep(1.0)   # quad-b's result reaches the parent; the slow spec has ~4 s to go
-    process.send_signal(signum)
-    out, err = process.communicate(timeout=HANG_GUARD)
+def broken_verify(spec: Any, *arguments: Any, **keywords: Any) -> Verification:
+    if spec.name == "broken":
+        return 1 / 0   # type: ignore[return-value]
+    return REAL_VERIFY(spec, *arguments, **keywords)
 
-    assert process.returncode == 128 + signum, err
-    name = signal.Signals(signum).name
-    assert (f"Error: interrupted by {name} after 2 of 4 specs; their reports are complete; "
-            "run again to verify the rest") in err
+
+REAL_LOAD, REAL_VERIFY = runner.load, runner.verify
+
+
+@pytest.mark.parametrize(("step", "planted", "error"), [
+    ("load", broken_load, "ValueError: Exceeds the limit (4300 digits) for integer string "
+                          "conversion"),
+    ("verify", broken_verify, "ZeroDivisionError: division by zero")])
+def test_an_unexpected_exception_in_a_child_is_that_specs_error_alone(
+        tmp_path, monkeypatch, capsys, step, planted, error):
+    monkeypatch.setattr(runner, step, planted)   # the forked children inherit it
+    paths = write_specs(tmp_path / "specs", {"a-broken": quadratic("broken"),
+                                             "b-good": quadratic("good")})
+    reports, junit, summary = tmp_path / "reports", tmp_path / "junit.xml", tmp_path / "s.md"
+    status = main(["verify", str(tmp_path / "specs"), "--report-dir", str(reports),
+                   "--junit", str(junit), "--summary", str(summary), "--jobs", "2"])
+    out, err = capsys.readouterr()
+    assert status == 2, err
+    assert (f"Error: {paths[0]}: spec: internal error: {error} (please report it, with the "
+            "spec)") in err
     assert "Traceback" not in err
-    assert summary_line(out).groups()[:4] == ("2", "2", "0", "0")
-    assert index_rows(reports) == {"quad-a": "PASSED", "quad-b": "PASSED"}
-    assert sorted(p.name for p in reports.iterdir()) == ["index.md", "quad-a", "quad-b"]
-    for folder in ("quad-a", "quad-b"):
-        assert sorted(p.name for p in (reports / folder).iterdir()) == [
-            "grad_norm.png", "loss.png", "report.json", "report.md"]
-    assert_nothing_partial(reports)
-
-    rerun = gdcheck("verify", "specs", "--jobs", "2", cwd=tmp_path)
-    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
-    assert summary_line(rerun.stdout).groups()[:4] == ("4", "4", "0", "0")
-    assert index_rows(reports) == {name: "PASSED" for name in
-                                   ("quad-a", "quad-b", "slow", "quad-d")}
-    assert_nothing_partial(reports)
+    assert summary_line(out).groups()[:4] == ("2", "1", "0", "1")
+    assert index_rows(reports) == {str(paths[0]): "ERROR", "good": "PASSED"}
+    assert_complete_report(reports / "good")
+    assert not (reports / "broken").exists()
+    errors = ET.parse(junit).getroot().findall("testcase/error")
+    assert [f"internal error: {error}" in e.get("message", "") for e in errors] == [True]
+    assert "1 passed, 0 failed, 1 error" in summary.read_text(encoding="utf-8")
 
 
-def test_an_interrupt_while_a_report_is_written_leaves_no_half_report(tmp_path):
-    write_specs(tmp_path / "specs", {"a": quadratic("quad-a", convergence=False),
-                                     "b": MANY_CURVES.format(name="curves")})
+# A spec that is valid and takes a second or more to load (20,000 constants): with --jobs 2,
+# the specs after it have loaded long before it and must wait for its name to be settled.
+def slow_to_load(name: str) -> str:
+    constants = "".join(f"  c{i}: {i}\n" for i in range(20_000))
+    return quadratic(name, convergence=False).replace("parameters:", f"constants:\n{constants}"
+                                                      "parameters:")
+
+
+def test_names_are_settled_in_path_order_whatever_the_jobs(tmp_path, monkeypatch, capsys):
+    paths = [path.relative_to(tmp_path) for path in write_specs(tmp_path / "specs", {
+        "a-owner": slow_to_load("same"), "b-copy": quadratic("same", convergence=False),
+        "c-invalid": quadratic("other").replace("objective:", "objectiv:"),
+        "d-other": quadratic("other", convergence=False),
+        "e-copy": quadratic("same", 0.1, convergence=False)})]
+    monkeypatch.chdir(tmp_path)
+    outputs = {}
+    for jobs in ("1", "2"):
+        status = main(["verify", "specs", "--jobs", jobs, "--report-dir", f"reports-{jobs}"])
+        out, err = capsys.readouterr()
+        assert status == 2, err
+        outputs[jobs] = (_stable_output(out, f"reports-{jobs}"), err)
+        assert index_rows(tmp_path / f"reports-{jobs}") == {
+            "same": "PASSED", str(paths[1]): "ERROR", str(paths[2]): "ERROR",
+            "other": "PASSED", str(paths[4]): "ERROR"}
+    assert outputs["1"] == outputs["2"]
+    err = outputs["1"][1]
+    for copy in (paths[1], paths[4]):
+        assert (f"Error: {copy}: name: 'same' is also the name of {paths[0]}; names must "
+                "differ (they name report folders)") in err
+    # a spec that fails to load names nothing: the next spec called "other" owns the name
+    assert "is also the name of specs/c-invalid.yaml" not in err
+    document = json.loads((tmp_path / "reports-2" / "same" / "report.json").read_text())
+    assert document["path"] == str(paths[0])
+
+
+# ----------------------------------------------------------------- file-system faults
+
+
+def full_disk_under(folder: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make every fsync of a file under a `folder` folder fail as a full disk does (ENOSPC,
+    naming no file), in this process and the children it forks."""
+    real_fsync = os.fsync
+
+    def fsync(descriptor: int) -> None:
+        if f"/{folder}/" in os.readlink(f"/proc/self/fd/{descriptor}"):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        real_fsync(descriptor)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").exists(), reason="needs /proc")
+def test_a_full_disk_while_a_report_is_written_is_that_specs_error(tmp_path, monkeypatch,
+                                                                   capsys):
+    paths = write_specs(tmp_path / "specs", {"a-full": quadratic("full"),
+                                             "b-good": quadratic("good")})
     reports = tmp_path / "reports"
-    process = start_gdcheck("verify", "specs", "--jobs", "1", cwd=tmp_path)
-    # the first spec is done; the second's 1000 runs and their plots take seconds more
-    wait_for(reports / "quad-a" / "report.json", process)
-    time.sleep(0.5)
-    process.send_signal(signal.SIGINT)
-    out, err = process.communicate(timeout=HANG_GUARD)
-    assert process.returncode == 130, err
-    assert index_rows(reports) == {"quad-a": "PASSED"}
-    # as it should be: the interrupted spec's folder is complete, or not there at all
+    full_disk_under("full", monkeypatch)
+    status = main(["verify", str(tmp_path / "specs"), "--report-dir", str(reports),
+                   "--jobs", "1"])
+    out, err = capsys.readouterr()
+    assert status == 2, err
+    assert (f"Error: {paths[0]}: report: cannot write {reports}/full/loss.png: no space left "
+            "on device") in err
+    assert "Traceback" not in err
+    assert index_rows(reports) == {str(paths[0]): "ERROR", "good": "PASSED"}
+    assert not (reports / "full").exists()   # no half report, no temporary file
     assert_nothing_partial(reports)
+
+
+def test_atomic_write_names_its_file_when_the_disk_is_full(tmp_path, monkeypatch):
+    full_disk_under(tmp_path.name, monkeypatch)
+    target = tmp_path / "report.json"
+    with pytest.raises(OSError) as raised:
+        atomic_write(target, "{}")
+    assert (raised.value.errno, raised.value.filename) == (errno.ENOSPC, str(target))
+    assert list(tmp_path.iterdir()) == []
+
+
+def read_only_probe(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No new file anywhere, as on a file system mounted read-only (root ignores modes)."""
+    def mkstemp(*arguments: Any, **keywords: Any) -> tuple[int, str]:
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS), keywords.get("dir"))
+
+    monkeypatch.setattr(tempfile, "mkstemp", mkstemp)
+
+
+@pytest.mark.parametrize(("arguments", "expected"), [
+    (["--report-dir", "a-file"], "--report-dir a-file: cannot write there: it is a file, "
+                                 "not a folder"),
+    (["--report-dir", "a-file/reports"], "--report-dir a-file/reports: cannot write there: "
+                                         "part of the path is a file, not a folder"),
+    (["--junit", "a-folder"], "--junit a-folder: cannot write there: it is a folder, not a "
+                              "file"),
+    (["--summary", "a-file/summary.md"], "--summary a-file/summary.md: cannot write there "
+                                         "(a-file): it is a file, not a folder"),
+    (["--report-dir", "read-only"], "--report-dir read-only: cannot write there: read-only "
+                                    "file system"),
+], ids=["report-dir-is-a-file", "report-dir-under-a-file", "junit-is-a-folder",
+        "summary-under-a-file", "report-dir-read-only"])
+def test_an_unwritable_output_is_a_usage_error_before_any_spec_runs(
+        tmp_path, monkeypatch, capsys, arguments, expected):
+    write_specs(tmp_path / "specs", {"a": quadratic("quad-a")})
+    (tmp_path / "a-file").write_text("not a folder")
+    (tmp_path / "a-folder").mkdir()
+    monkeypatch.chdir(tmp_path)
+    if "read-only" in arguments:
+        read_only_probe(monkeypatch)
+    assert main(["verify", "specs", *arguments]) == 2
+    out, err = capsys.readouterr()
+    assert err == f"Error: {expected}\n"
+    assert out == ""   # no spec verified, no index written
+    assert not [*tmp_path.rglob("report.json"), *tmp_path.rglob("index.md")]
+    assert (tmp_path / "a-file").read_text() == "not a folder"
+    assert list((tmp_path / "a-folder").iterdir()) == []
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
+def test_a_read_only_report_folder_is_a_usage_error(tmp_path, monkeypatch, capsys):
+    write_specs(tmp_path / "specs", {"a": quadratic("quad-a")})
+    (tmp_path / "locked").mkdir(mode=0o555)
+    monkeypatch.chdir(tmp_path)
+    assert main(["verify", "specs", "--report-dir", "locked"]) == 2
+    assert capsys.readouterr().err == ("Error: --report-dir locked: cannot write there: "
+                                       "permission denied\n")
+
+
+# ----------------------------------------------------------------- two runs at once
 
 
 def test_two_runs_into_the_same_report_folder_both_succeed(tmp_path):

@@ -1,7 +1,7 @@
 """The `gdcheck` command: a thin adapter over the library.
 
-Exit status: 0 all checks passed, 1 a check failed, 2 bad spec or usage.
-Errors go to stderr as `Error: <file>:<line>: <field>: <message>`.
+Exit status: 0 all checks passed, 1 a check failed, 2 bad spec or usage; 128 + the signal
+(130, 143) when interrupted. Errors go to stderr as `Error: <file>:<line>: <field>: <message>`.
 """
 
 from __future__ import annotations
@@ -9,116 +9,158 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import signal
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 from .. import defaults
 from ..checks.against import import_function
 from ..compiled import compile_spec
 from ..errors import GdcheckError, Location, SpecError, UsageError
 from ..reports import run_document, write_index, write_junit, write_summary
-from ..results import Outcome, RunTotals
-from ..runner import RunOptions, duplicate_names, run_specs, spec_paths
+from ..reports.files import writable_file, writable_folder, write_failure
+from ..results import Finished, Outcome, RunTotals, SpecFailure
+from ..runner import RunOptions, run_limited, run_specs
 from ..spec import Spec, load
+from ..spec.discovery import spec_paths
 from ..symbolic.display import derivation
 from ..symbolic.notation import derivation_lines
 from ..symbolic.objective import SymbolicObjective
+from . import Interrupts
 from .display import RunDisplay, say
 from .parser import parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status."""
+def run(argv: Sequence[str] | None, interrupts: Interrupts) -> int:
+    """Run the command line with `interrupts` recording SIGINT and SIGTERM; the exit status."""
     try:
         arguments = parser().parse_args(argv)
-        return int(COMMANDS[arguments.command](arguments, sys.stdout))
+        status = (_interrupted(interrupts) if interrupts.count()
+                  else COMMANDS[arguments.command](arguments, sys.stdout, interrupts))
+        sys.stdout.flush()   # a closed pipe shows here, not as the interpreter exits
+        return status
     except GdcheckError as error:
         say(f"Error: {error}", file=sys.stderr)
         return error.exit_code
     except SystemExit as exit_:  # --help
         return int(exit_.code or 0)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:   # outside the main thread, where signals are not recorded
         say("Error: interrupted", file=sys.stderr)
-        return 130
+        return 128 + signal.SIGINT
+    except BrokenPipeError:   # `gdcheck derive spec.yaml | head -1`
+        _discard_stdout()
+        return 128 + signal.SIGPIPE
 
 
-def verify_command(arguments: argparse.Namespace, out: TextIO) -> int:
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's last flush does not fail again."""
+    stdout = sys.__stdout__
+    if stdout is not None and sys.stdout is stdout:   # not a test's capture
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), stdout.fileno())
+
+
+def _interrupted(interrupts: Interrupts) -> int:
+    say(f"Error: interrupted by {interrupts.name}", file=sys.stderr)
+    return interrupts.status
+
+
+def verify_command(arguments: argparse.Namespace, out: TextIO, interrupts: Interrupts) -> int:
     started = time.perf_counter()
-    paths = spec_paths(arguments.paths)
+    discovery = spec_paths(arguments.paths)
+    paths = discovery.paths
     against = None if arguments.against is None else import_function(arguments.against)
+    _check_writable(arguments)
     document = out
     if arguments.format == "json":
         out = sys.stderr  # stdout carries the JSON document alone
     options = RunOptions(arguments.report_dir, arguments.seed, arguments.examples, against,
                          arguments.against or "", arguments.timeout, arguments.memory,
                          arguments.jobs)
-    duplicates = duplicate_names(paths)
-    for failure in duplicates.values():
-        say(f"Error: {failure.message}", file=sys.stderr)
-    results: dict[Path, Outcome] = dict(duplicates)
-    interrupted = None
-    with _interrupts_raised() as received:
-        try:
-            display = RunDisplay(out)
-            for path, event in run_specs([p for p in paths if p not in results], options):
-                outcome = display.show(path, event)
-                if outcome is not None:
-                    results[path] = outcome
-        except _Interrupted:
-            interrupted = received[-1]
+    results: dict[Path, Outcome] = {}
+    display = RunDisplay(out)
+    for path, message in discovery.problems.items():   # a dangling link, a FIFO, ...: errors
+        outcome = display.show(path, Finished(SpecFailure(str(path), message)))
+        if outcome is not None:
+            results[path] = outcome
+    paths = [*discovery.problems, *paths]
+    with contextlib.closing(run_specs(discovery.paths, options, interrupts.count)) as events:
+        for path, event in events:
+            outcome = display.show(path, event)
+            if outcome is not None:
+                results[path] = outcome
     entries = [results[path] for path in paths if path in results]
     status = _finish(entries, arguments, out, time.perf_counter() - started)
-    if interrupted is not None:
-        say(f"Error: interrupted by {signal.Signals(interrupted).name} after {len(entries)} of "
-            f"{len(paths)} specs; their reports are complete; run again to verify the rest",
-            file=sys.stderr)
-        status = 128 + interrupted
+    if interrupts.count():
+        say(f"Error: interrupted by {interrupts.name} after {len(entries)} of {len(paths)} "
+            "specs; their reports are complete; run again to verify the rest", file=sys.stderr)
+        status = interrupts.status
     if arguments.format == "json":
         json.dump(run_document(entries, status), document, indent=2, allow_nan=False)
         document.write("\n")
     return status
 
 
+def _check_writable(arguments: argparse.Namespace) -> None:
+    """Refuse, before any spec is verified, a report folder, JUnit file or summary that
+    cannot be written (a read-only disk, a file where a folder should be, ...)."""
+    targets = [("--report-dir", arguments.report_dir, writable_folder),
+               ("--junit", arguments.junit, writable_file),
+               ("--summary", arguments.summary, writable_file)]
+    for option, target, probe in targets:
+        if not target:
+            continue
+        try:
+            probe(Path(target))
+        except OSError as error:
+            where = "" if error.filename in (None, target, str(Path(target))) else (
+                f" ({error.filename})")
+            raise UsageError(f"{option} {target}: cannot write there{where}: "
+                             f"{write_failure(error)}") from None
+
+
 def _finish(entries: list[Outcome], arguments: argparse.Namespace, out: TextIO,
             seconds: float) -> int:
-    """Write the run's index (and JUnit and summary), print the totals; the exit status."""
-    index = write_index(entries, Path(arguments.report_dir))
-    if arguments.junit:
-        write_junit(entries, Path(arguments.junit))
-    if arguments.summary:
-        write_summary(entries, Path(arguments.summary))
+    """Write the run's index (and JUnit and summary), print the totals; the exit status
+    (2 if one of those files could not be written)."""
     totals = RunTotals.of(entries)
-    say(f"{totals} ({seconds:.1f}s); index: {index}", file=out)
-    return totals.exit_status
+    writers = [(write_index, arguments.report_dir), (write_junit, arguments.junit),
+               (write_summary, arguments.summary)]
+    written = [_written(writer, entries, Path(target)) for writer, target in writers if target]
+    say(f"{totals} ({seconds:.1f}s); index: {written[0] or 'not written'}", file=out)
+    return totals.exit_status if all(written) else 2
 
 
-class _Interrupted(Exception):
-    pass
-
-
-@contextlib.contextmanager
-def _interrupts_raised() -> Iterator[list[int]]:
-    """SIGINT and SIGTERM raise _Interrupted (recording which), so a run can finish its index."""
-    received: list[int] = []
-
-    def handler(signum: int, frame: Any) -> None:
-        received.append(signum)
-        raise _Interrupted
-
-    previous = {number: signal.signal(number, handler)
-                for number in (signal.SIGINT, signal.SIGTERM)}
+def _written(writer: Callable[[list[Outcome], Path], Path], entries: list[Outcome],
+             target: Path) -> Path | None:
     try:
-        yield received
-    finally:
-        for number, old in previous.items():
-            signal.signal(number, old)
+        return writer(entries, target)
+    except OSError as error:
+        say(f"Error: cannot write {error.filename or target}: {write_failure(error)}",
+            file=sys.stderr)
+        return None
 
 
-def derive_command(arguments: argparse.Namespace, out: TextIO) -> int:
+def derive_command(arguments: argparse.Namespace, out: TextIO, interrupts: Interrupts) -> int:
+    """Derive in a child process, under the time and memory limits of `verify`."""
+    outcome = run_limited(Path(arguments.spec), lambda: _derivation(arguments),
+                          arguments.timeout, arguments.memory, interrupts.count)
+    if interrupts.count():
+        return _interrupted(interrupts)
+    if isinstance(outcome, SpecFailure):
+        say(f"Error: {outcome.message}", file=sys.stderr)
+        return 2
+    for line in outcome:
+        say(line, file=out)
+    return 0
+
+
+def _derivation(arguments: argparse.Namespace) -> list[str]:
+    """In the child: the lines `gdcheck derive` prints."""
     spec = load(arguments.spec)
     problem = compile_spec(spec)   # loads the data too: a bad data file is an error here
     if arguments.scalar or arguments.inline:
@@ -128,14 +170,10 @@ def derive_command(arguments: argparse.Namespace, out: TextIO) -> int:
                              f"{defaults.MAX_SCALAR_DISPLAY:,}); the matrix formulas, without "
                              "--scalar, say the same at any size")
         symbolic = _guarded(spec, lambda spec: problem.symbolic)
-        lines = derivation(spec, symbolic, latex=arguments.latex, hessian=arguments.hessian,
-                           shared=not arguments.inline)
-    else:
-        lines = derivation_lines(problem.objective, latex=arguments.latex,
-                                 hessian=arguments.hessian)
-    for line in lines:
-        say(line, file=out)
-    return 0
+        return list(derivation(spec, symbolic, latex=arguments.latex,
+                               hessian=arguments.hessian, shared=not arguments.inline))
+    return list(derivation_lines(problem.objective, latex=arguments.latex,
+                                 hessian=arguments.hessian))
 
 
 def _guarded(spec: Spec, step: Callable[[Spec], SymbolicObjective]) -> SymbolicObjective:
@@ -147,7 +185,7 @@ def _guarded(spec: Spec, step: Callable[[Spec], SymbolicObjective]) -> SymbolicO
                         "the expressions are too large to derive") from None
 
 
-COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO], int]] = {
+COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO, Interrupts], int]] = {
     "verify": verify_command,
     "derive": derive_command,
 }

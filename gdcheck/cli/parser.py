@@ -7,7 +7,7 @@ from typing import NoReturn
 
 from .. import defaults
 from ..errors import UsageError
-from ..options import memory, natural, positive, seconds
+from ..options import memory, natural, positive, seconds, size_text
 from ..runner import default_jobs
 
 
@@ -32,6 +32,7 @@ def parser() -> argparse.ArgumentParser:
     derive.add_argument("--inline", action="store_true",
                         help="with --scalar: write shared subexpressions out instead of "
                              "naming them")
+    _limits(derive, "the derivation")
     verify = commands.add_parser("verify", help="run every check of the specs")
     verify.add_argument("paths", nargs="+", metavar="PATH",
                         help="spec files, or folders searched for *.yaml / *.yml")
@@ -52,10 +53,15 @@ def parser() -> argparse.ArgumentParser:
     verify.add_argument("--jobs", type=positive, default=default_jobs(), metavar="N",
                         help="specs verified at once, each in its own process (default "
                              f"{default_jobs()}: the cores, at most {defaults.MAX_JOBS})")
-    verify.add_argument("--timeout", type=seconds, default=defaults.TIMEOUT, metavar="SECONDS",
-                        help=f"wall-clock (and CPU) time per spec (default "
-                             f"{defaults.TIMEOUT:g}; 0: no limit)")
-    verify.add_argument("--memory", type=memory, default=defaults.MEMORY, metavar="SIZE",
-                        help="address space per spec, e.g. 4G or 512M (default 4G; "
-                             "0: no limit)")
+    _limits(verify, "each spec")
     return root
+
+
+def _limits(command: argparse.ArgumentParser, what: str) -> None:
+    """--timeout and --memory: the limits of the child process `what` runs in."""
+    command.add_argument("--timeout", type=seconds, default=defaults.TIMEOUT,
+                         metavar="SECONDS", help=f"wall-clock (and CPU) time for {what} "
+                         f"(default {defaults.TIMEOUT:g}; 0: no limit)")
+    command.add_argument("--memory", type=memory, default=defaults.MEMORY, metavar="SIZE",
+                         help=f"address space for {what}, e.g. 4G or 512M (default "
+                              f"{size_text(defaults.MEMORY)}; 0: no limit)")

@@ -3,12 +3,15 @@
 How it works: each spec gets a folder `<report_dir>/<spec name>/`. report.json
 is `Verification.to_json()` with NaN/inf replaced (NaN → null, ±inf → "inf",
 "-inf") so it stays strict JSON. Every file is written with `atomic_write`, so an
-interrupted run never leaves half a file; report.json is written last.
+interrupted run never leaves half a file; report.json is written last. A file
+that cannot be written raises OSError naming it (`write_failure` says why in words);
+`writable_folder` and `writable_file` find that out before a run starts.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import math
 import os
@@ -24,10 +27,14 @@ from .plots import PLOTS, render_plots
 
 
 def atomic_write(path: Path, data: str | bytes) -> None:
-    """Write `data` to `path` via a temporary file in the same folder and os.replace."""
+    """Write `data` to `path` via a temporary file in the same folder and os.replace.
+    Raises OSError with `filename` set to `path` (a full disk's error names no file)."""
     payload = data.encode("utf-8") if isinstance(data, str) else data
-    temporary = tempfile.NamedTemporaryFile(delete=False, dir=path.parent,
-                                            prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        temporary = tempfile.NamedTemporaryFile(delete=False, dir=path.parent,
+                                                prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as error:
+        raise _naming(error, path) from None
     try:
         with temporary:
             temporary.write(payload)
@@ -35,10 +42,51 @@ def atomic_write(path: Path, data: str | bytes) -> None:
             os.fsync(temporary.fileno())
         os.chmod(temporary.name, 0o644)   # NamedTemporaryFile makes 0600; reports are shared
         os.replace(temporary.name, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
+    except BaseException as error:
+        with contextlib.suppress(OSError):
             os.unlink(temporary.name)
+        if isinstance(error, OSError):
+            raise _naming(error, path) from None
         raise
+
+
+def _naming(error: OSError, path: Path) -> OSError:
+    return OSError(error.errno, error.strerror or str(error), str(path))
+
+
+# what the errors a person meets most often while writing files mean, in their words
+_CAUSES = {errno.EEXIST: "it is a file, not a folder", errno.EISDIR: "it is a folder, not a file",
+           errno.ENOTDIR: "part of the path is a file, not a folder",
+           errno.ENXIO: "it is a FIFO or device that nothing reads"}
+
+
+def write_failure(error: OSError) -> str:
+    """Why a file could not be written, as people say it: 'no space left on device'."""
+    text = _CAUSES.get(error.errno or 0) or error.strerror or str(error)
+    return text[:1].lower() + text[1:]
+
+
+def writable_folder(folder: Path) -> None:
+    """Raise OSError unless `folder` is (or can be made) a folder that takes new files."""
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        descriptor, probe = tempfile.mkstemp(dir=folder, prefix=".gdcheck-probe.",
+                                             suffix=".tmp")
+    except OSError as error:
+        raise _naming(error, folder) from None
+    os.close(descriptor)
+    os.unlink(probe)
+
+
+def writable_file(path: Path) -> None:
+    """Raise OSError unless `path` can be written as `atomic_write` does (a new file in its
+    folder) and, if it exists, opened for appending; a file it makes for this is removed."""
+    writable_folder(path.parent)
+    existed = path.exists()
+    # O_NONBLOCK: a FIFO with no reader is an error (ENXIO), not a wait forever
+    os.close(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK, 0o644))
+    if not existed:
+        path.unlink()
 
 
 def write_report(verification: Verification, report_dir: Path) -> Path:
@@ -64,8 +112,18 @@ def store_report(files: dict[str, bytes], report_dir: Path, name: str) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for stale in set(PLOTS.values()) - set(files):
         (folder / stale).unlink(missing_ok=True)
-    for filename, payload in sorted(files.items(), key=lambda item: item[0] == "report.json"):
-        atomic_write(folder / filename, payload)
+    stored: list[Path] = []
+    try:
+        for filename, payload in sorted(files.items(),
+                                        key=lambda item: item[0] == "report.json"):
+            atomic_write(folder / filename, payload)
+            stored.append(folder / filename)
+    except OSError:   # a full disk: no report rather than half of one
+        for path in [*stored, folder / "report.json"]:
+            path.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            folder.rmdir()   # if nothing else is in it
+        raise
     return folder
 
 

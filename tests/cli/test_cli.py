@@ -1,9 +1,13 @@
-"""The command line, in-process: derive output and the bundled specs' verification."""
+"""The command line, in-process: derive output and limits, and the bundled specs'
+verification."""
 
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
+
+from test_runner import slow_to_parse
 
 from gdcheck.cli import main
 
@@ -95,3 +99,23 @@ def test_derive_scalar_refuses_a_large_model_and_says_what_to_use(tmp_path, caps
     assert "1,200 parameters (at most 1,000)" in capsys.readouterr().err
     assert main(["derive", str(spec)]) == 0
     assert "dL/dw = 2*w" in capsys.readouterr().out
+
+
+def test_derive_stops_at_its_time_limit(tmp_path, capsys):
+    spec = tmp_path / "slow.yaml"
+    spec.write_text(slow_to_parse("slow"), encoding="utf-8")
+    start = time.perf_counter()
+    assert main(["derive", str(spec), "--timeout", "2"]) == 2
+    elapsed = time.perf_counter() - start
+    err = capsys.readouterr().err
+    assert err == f"Error: {spec}: spec: exceeded the time limit of 2 s (--timeout)\n"
+    assert 2.0 <= elapsed < 10.0   # the parse alone takes several times as long
+
+
+def test_derive_runs_under_the_memory_limit(capsys):
+    # 64 MiB is less than this process (numpy, SymPy, pytest) already maps: the child the
+    # derivation runs in fails at its first new allocation, and says why
+    spec = SPECS / "logistic.yaml"
+    assert main(["derive", str(spec), "--memory", "64M"]) == 2
+    assert capsys.readouterr().err == (f"Error: {spec}: spec: exceeded the memory limit of "
+                                       "64 MiB (--memory)\n")
