@@ -44,7 +44,9 @@ MAX_SHAPE_RANK = 2
 MAX_SPEC_NAME = 100              # characters
 MAX_SAMPLES = 10_000_000         # data.generate.n
 MAX_STEPS = 100_000_000          # optimizer.steps
-MAX_EXAMPLES = 100_000           # examples of one check
+MAX_EXAMPLES = 100_000           # examples of one check (and --examples)
+MAX_SECONDS = 10**7              # --timeout (about 116 days; beyond, RLIMIT_CPU overflows)
+MAX_MEMORY = 1 << 50             # --memory (1 PiB; beyond, RLIMIT_AS overflows)
 MAX_RUNS = 10_000                # convergence runs
 
 MAX_SCALAR_DISPLAY = 1_000       # `derive --scalar` writes out at most this many parameters

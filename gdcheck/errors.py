@@ -46,6 +46,16 @@ def excerpt(text: object, limit: int = EXCERPT) -> str:
     return printable(cut)
 
 
+LONGEST_WORD = 200   # characters of one unbroken run (a path, a value) in a message
+_LONG_WORD = re.compile(r"\S{" + str(LONGEST_WORD + 1) + ",}")
+
+
+def shortened(message: str) -> str:
+    """A message with every unbroken run of more than LONGEST_WORD characters cut to that
+    many and '…': a path of 5,000 characters read from a spec is named, not quoted whole."""
+    return _LONG_WORD.sub(lambda match: match.group()[:LONGEST_WORD] + "…", message)
+
+
 def did_you_mean(word: object, options: Iterable[str]) -> str:
     """' (did you mean 'learning_rate'?)' for the closest of `options`, or '' if none is close."""
     close = difflib.get_close_matches(str(word), list(options), n=1)
@@ -68,7 +78,7 @@ class Location:
 
     def __str__(self) -> str:
         line = "" if self.line is None else f"{self.line}:"
-        return f"{self.file}:{line} {self.field}"
+        return shortened(f"{self.file}:{line} {self.field}")
 
     def child(self, name: str | int, line: int | None = None) -> Location:
         if not isinstance(name, int):
@@ -89,8 +99,8 @@ class SpecError(GdcheckError):
 
     def __init__(self, location: Location, message: str):
         self.location = location
-        self.message = message
-        super().__init__(f"{location}: {message}")
+        self.message = shortened(message)
+        super().__init__(f"{location}: {self.message}")
 
 
 class ExpressionError(SpecError):

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import argparse
 
+from . import defaults
+
 
 def natural(text: str) -> int:
     """A whole number >= 0."""
     if not text.isdigit():
-        raise argparse.ArgumentTypeError(f"got {text!r}, expected a whole number >= 0")
+        raise argparse.ArgumentTypeError(f"got {_short(text)}, expected a whole number >= 0")
     return int(text)
 
 
@@ -18,8 +20,21 @@ def positive(text: str) -> int:
     """A whole number >= 1."""
     value = natural(text)
     if value < 1:
-        raise argparse.ArgumentTypeError(f"got {text!r}, expected a whole number >= 1")
+        raise argparse.ArgumentTypeError(f"got {_short(text)}, expected a whole number >= 1")
     return value
+
+
+def examples(text: str) -> int:
+    """A count of examples, 1 … defaults.MAX_EXAMPLES (a 400-digit count ran forever)."""
+    value = positive(text)
+    if value > defaults.MAX_EXAMPLES:
+        raise argparse.ArgumentTypeError(
+            f"got {_short(text)}, expected at most {defaults.MAX_EXAMPLES:,} examples")
+    return value
+
+
+def _short(text: str) -> str:
+    return repr(text) if len(text) <= 40 else repr(text[:40]) + "…"
 
 
 def seconds(text: str) -> float | None:
@@ -28,8 +43,9 @@ def seconds(text: str) -> float | None:
         value = float(text)
     except ValueError:
         value = -1.0
-    if not value >= 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"got {text!r}, expected seconds >= 0 (0: no limit)")
+    if not 0 <= value <= defaults.MAX_SECONDS:
+        raise argparse.ArgumentTypeError(f"got {_short(text)}, expected seconds from 0 to "
+                                         f"{defaults.MAX_SECONDS:g} (0: no limit)")
     return value or None
 
 
@@ -38,10 +54,14 @@ def memory(text: str) -> int | None:
     if text.strip() == "0":
         return None
     try:
-        return parse_size(text)
-    except (ValueError, IndexError):
-        raise argparse.ArgumentTypeError(f"got {text!r}, expected a size such as 4G or 512M "
-                                         "(0: no limit)") from None
+        size = parse_size(text)
+    except (ValueError, IndexError, OverflowError):
+        raise argparse.ArgumentTypeError(f"got {_short(text)}, expected a size such as 4G or "
+                                         "512M (0: no limit)") from None
+    if size > defaults.MAX_MEMORY:
+        raise argparse.ArgumentTypeError(f"got {_short(text)}, expected at most "
+                                         f"{size_text(defaults.MAX_MEMORY)} (0: no limit)")
+    return size
 
 
 def parse_size(text: str) -> int:

@@ -31,7 +31,7 @@ import pytest
 
 from .defaults import MAX_SPEC_BYTES
 from .errors import SpecError, printable
-from .options import natural, positive
+from .options import examples, natural
 from .spec import Spec, load
 
 if TYPE_CHECKING:  # loaded only when a spec runs: pytest starts as fast without gdcheck
@@ -55,7 +55,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="write each spec's report under DIR (default: write no reports)")
     group.addoption("--gdcheck-seed", metavar="N", type=natural, default=0,
                     help="seed for Hypothesis and sampling (default 0)")
-    group.addoption("--gdcheck-examples", metavar="N", type=positive, default=None,
+    group.addoption("--gdcheck-examples", metavar="N", type=examples, default=None,
                     help="examples for every property check (default: each spec's own)")
 
 

@@ -567,10 +567,6 @@ def test_200_specs_are_all_reported_and_the_parent_memory_stays_flat(tmp_path):
 # ----------------------------------------------------------------- --jobs
 
 
-def _without_timings(markdown: str) -> str:
-    return markdown.split("## Timings")[0]
-
-
 def _stable_output(out: str, report_dir: str) -> str:
     out = out.replace(f"{report_dir}/", "REPORTS/")
     return re.sub(r"\(\d+\.\d+s\)", "(…s)", out)
@@ -593,10 +589,12 @@ def test_parallel_jobs_give_the_reports_of_a_serial_run(tmp_path, monkeypatch, c
         one, other = serial / relative, parallel / relative
         if relative.suffix == ".json":
             documents = [json.loads(p.read_text(encoding="utf-8")) for p in (one, other)]
-            assert all(isinstance(d.pop("timings"), dict) for d in documents)
-            assert documents[0] == documents[1], relative
+            if relative.name == "timings.json":   # the one file that varies run to run
+                assert all(isinstance(d["timings"], dict) for d in documents)
+            else:
+                assert one.read_bytes() == other.read_bytes(), relative
         elif relative.name == "report.md":
-            assert _without_timings(one.read_text()) == _without_timings(other.read_text())
+            assert one.read_bytes() == other.read_bytes(), relative
         elif relative.suffix == ".png":
             assert one.read_bytes() == other.read_bytes(), relative
     assert index_rows(serial) == index_rows(parallel)

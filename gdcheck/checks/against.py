@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from ..engine.finite_diff import Comparison
-from ..errors import UsageError
+from ..errors import UsageError, excerpt
 from ..results import CheckResult
 from ..spec import ToleranceCheck
 from .agreement import Reference, agreement, worst_component
@@ -97,8 +97,11 @@ def import_function(reference: str) -> Callable[..., Any]:
     try:
         module = importlib.import_module(module_name)
     except ImportError as error:
-        raise UsageError(f"--against {reference!r}: cannot import {module_name!r}: {error}"
-                         ) from None
+        raise UsageError(f"--against {excerpt(reference)}: cannot import {module_name!r}: "
+                         f"{excerpt(error, 200)}") from None
+    except Exception as error:   # the user's module raised while it was imported
+        raise UsageError(f"--against {excerpt(reference)}: importing {excerpt(module_name)} "
+                         f"raised {type(error).__name__}: {excerpt(error, 200)}") from None
     function = getattr(module, name, None)
     if not callable(function):
         raise UsageError(f"--against {reference!r}: {module_name} has no function {name!r}")

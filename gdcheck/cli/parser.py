@@ -7,7 +7,7 @@ from typing import NoReturn
 
 from .. import defaults
 from ..errors import UsageError
-from ..options import memory, natural, positive, seconds, size_text
+from ..options import examples, memory, natural, positive, seconds, size_text
 from ..runner import default_jobs
 
 
@@ -40,7 +40,7 @@ def parser() -> argparse.ArgumentParser:
                         help=f"where reports go (default: {defaults.REPORT_DIR}/)")
     verify.add_argument("--seed", type=natural, default=defaults.SEED, metavar="N",
                         help=f"seed for Hypothesis and sampling (default {defaults.SEED})")
-    verify.add_argument("--examples", type=positive, metavar="N",
+    verify.add_argument("--examples", type=examples, metavar="N",
                         help="examples for every property check")
     verify.add_argument("--junit", metavar="FILE", help="write JUnit XML for CI")
     verify.add_argument("--against", metavar="MODULE:FUNCTION",

@@ -42,8 +42,10 @@ def _map(writer: Writer, node: Node, names: list[str]) -> str:
     own, and used by name."""
     template, rank = node.attrs[0], len(node.shape)
     arguments = list(zip(names, node.args, strict=True))
-    if not template.free_symbols and (node.sampled or node.shape):   # a − a: one number,
-        value = writer.printer.doprint(template)                       # of the node's shape
+    if not template.free_symbols:   # a − a: one number, of the node's shape; a numpy one
+        value = writer.printer.doprint(template)   # (0**-2 raises where float64 gives inf)
+        if not node.sampled and not node.shape:
+            return f"float64({value})"
         if not node.sampled:
             return f"full({node.shape!r}, {value})"
         lead = next(name for name, arg in arguments if arg.sampled)
@@ -212,7 +214,8 @@ EMITTERS: dict[str, Callable[[Writer, Node, list[str]], str]] = {
     "logsumexp": _logsumexp_emit, "max": _reduction("amax"), "min": _reduction("amin"),
     "literal": _literal, "samples": lambda writer, node, names: "N",
     "to_samples": lambda writer, node, names: f"broadcast_to({names[0]}, (N,) + {node.shape!r})",
-    "constant": lambda writer, node, names: repr(node.attrs[1]),
+    # a numpy scalar, not a Python number: 0**-2 raises ZeroDivisionError, float64 gives inf
+    "constant": lambda writer, node, names: f"float64({float(node.attrs[1])!r})",
     "gap": lambda writer, node, names: (
         f"gdcheck_gap({names[0]}, {node.args[0].sampled}, {node.attrs[0]!r})"),
 }

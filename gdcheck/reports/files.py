@@ -1,4 +1,6 @@
-"""A spec's report folder: report.json, report.md and the plots, each written atomically.
+"""A spec's report folder: report.json, report.md, timings.json and the plots, each written
+atomically. The same seed gives byte-identical report.json and report.md: the timings, which
+vary from run to run, are in timings.json alone.
 
 How it works: each spec gets a folder `<report_dir>/<spec name>/`. report.json
 is `Verification.to_json()` with NaN/inf replaced (NaN → null, ±inf → "inf",
@@ -100,6 +102,8 @@ def render_report(verification: Verification) -> dict[str, bytes]:
     document = json_safe(verification.to_json())
     return {**plots,
             "report.md": report_markdown(verification, list(plots)).encode("utf-8"),
+            "timings.json": (json.dumps(verification.timings_json(), indent=2) + "\n"
+                             ).encode("utf-8"),
             "report.json": (json.dumps(document, indent=2, allow_nan=False, default=str)
                             + "\n").encode("utf-8")}
 

@@ -25,7 +25,7 @@ _BLOCK_START = re.compile(r"^(\d*)([-+=.)#>])")   # would start a list, heading,
 
 def report_markdown(verification: Verification, plots: list[str]) -> str:
     sections = (_header, _checks_table, _counterexamples, _formulas, _convergence,
-                _warnings, _nondifferentiable, _timings)
+                _warnings, _nondifferentiable)
     lines: list[str] = []
     for section in sections:
         lines.extend(section(verification, plots))
@@ -95,13 +95,6 @@ def _nondifferentiable(verification: Verification, plots: list[str]) -> list[str
         return []
     return ["## Non-differentiable points", "", *(f"- {code(p)}" for p in points), ""]
 
-
-def _timings(verification: Verification, plots: list[str]) -> list[str]:
-    rows = [[escape(step), f"{seconds:.3f}"] for step, seconds in verification.timings.items()]
-    if not rows:
-        return []
-    rows.append(["**total**", f"{sum(verification.timings.values()):.3f}"])
-    return ["## Timings", "", *table(["step", "seconds"], rows), ""]
 
 
 def escape(text: object) -> str:
