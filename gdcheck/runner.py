@@ -17,7 +17,7 @@ silence (SIGTERM's default action, held back while a report is stored). The
 parent polls `stop_requests` (the signals the command line recorded) between
 steps: at the first it stops its children and hands out the specs that had
 finished; at a second it stops waiting for them. `run_limited` runs one piece
-of work in such a child (`gdcheck derive`). Spec discovery lives here too.
+of work in such a child (`gdcheck derive`). Spec discovery is gdcheck/spec/discovery.py.
 """
 
 from __future__ import annotations
