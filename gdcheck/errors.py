@@ -57,8 +57,15 @@ def shortened(message: str) -> str:
 
 
 def did_you_mean(word: object, options: Iterable[str]) -> str:
-    """' (did you mean 'learning_rate'?)' for the closest of `options`, or '' if none is close."""
-    close = difflib.get_close_matches(str(word), list(options), n=1)
+    """' (did you mean 'learning_rate'?)' for the closest of `options`, or '' if none is close.
+    A word that begins an option is its abbreviation (`eps` → `epsilon`, not `steps`); a word
+    that is an option behind a prefix names something else (`arctan` is not `tan`, nor
+    `tanh`): no suggestion then."""
+    word, options = str(word), list(options)
+    if any(word.endswith(o) and len(word) - len(o) >= 2 for o in options):
+        return ""
+    prefixed = [o for o in options if len(word) >= 2 and o.startswith(word)]
+    close = prefixed or difflib.get_close_matches(word, options, n=1)
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 

@@ -38,6 +38,8 @@ _DESCRIPTIONS: dict[type, str] = {
     ast.Starred: "starred arguments", ast.Slice: "a slice", ast.Dict: "a dict",
     ast.Set: "a set", ast.Await: "await", ast.Yield: "yield",
     ast.keyword: "keyword arguments",
+    ast.BitXor: "'^' (exclusive or; a power is written a**2)", ast.BitAnd: "'&'",
+    ast.BitOr: "'|'", ast.Invert: "'~'", ast.LShift: "'<<'", ast.RShift: "'>>'",
 }
 
 
