@@ -390,3 +390,23 @@ def test_a_large_parameter_is_drawn_within_its_range_and_unlike_its_neighbour(tm
     W, V = theta[:1200], theta[1200:]
     assert np.all(np.abs(W) <= 0.8) and np.all(np.abs(V) <= 1)
     assert W.std() > 0.05 and not np.allclose(W / W.std(), V / V.std())
+
+
+KINKED = """\
+gdcheck: 1
+name: kinked
+parameters:
+  w: {shape: [3], init: normal(0, 1)}
+objective: abs(w[0]) + relu(w[1] - 0.3) + maximum(w[2], 0.1) + 0.5*sum(w**2)
+optimizer: {method: gd, learning_rate: 0.1, steps: 50}
+"""
+
+
+def test_gradient_reports_its_error_over_compared_points_and_counts_kinks_apart(tmp_path):
+    """Points whose differences cross a kink say nothing: they are counted as skipped, and
+    the largest error is that of the points compared (it read 1.0 from skipped ones)."""
+    result = verify(write(tmp_path, KINKED), seed=0).checks["gradient"]
+    assert result.passed, result.summary
+    assert result.details["skipped"] > 0   # Hypothesis reaches w = 0 and the kinks
+    assert f"{result.details['skipped']} more skipped" in result.summary
+    assert result.details["max_rel_error"] < 1e-6, result.summary
