@@ -15,6 +15,7 @@ import numpy as np
 from ..engine.descent import Descent, descend
 from ..results import CheckResult, Counterexample
 from .context import Context
+from .convex import smallest_curvature
 
 
 def sample_initialisations(context: Context, runs: int) -> np.ndarray:
@@ -90,8 +91,29 @@ def _missed_expectation(context: Context, final: np.ndarray, final_loss: float) 
             gap = float(np.max(np.abs(reached[name] - np.asarray(expected, dtype=float))))
             if not gap <= expect.tol:
                 return (f"ended at {name}={np.round(reached[name], 6).tolist()}, expected "
-                        f"{expected} (off by {gap:.3g} > expect.tol {expect.tol:g})")
+                        f"{expected} (off by {gap:.3g} > expect.tol {expect.tol:g})"
+                        f"{_where_it_ended(context, final, final_loss)}")
     if expect.value is not None and not abs(final_loss - expect.value) <= expect.tol:
         return (f"ended at objective {final_loss:.6g}, expected {expect.value:g} "
                 f"(off by {abs(final_loss - expect.value):.3g} > expect.tol {expect.tol:g})")
     return None
+
+
+def _where_it_ended(context: Context, final: np.ndarray, final_loss: float) -> str:
+    """What the run's end point is, by the Hessian there: a local minimum other than the
+    expected one (the lesson of a non-convex objective), a saddle, or a flat point."""
+    try:
+        with np.errstate(all="ignore"):
+            smallest, tolerance = smallest_curvature(context.problem, final, context.seed)
+    except Exception:  # noqa: BLE001 - no curvature, no classification; the failure stands
+        return ""
+    if not np.isfinite(smallest):
+        return ""
+    if smallest > tolerance:
+        return (f"; that point is a local minimum (objective {final_loss:.6g}, smallest "
+                f"Hessian eigenvalue {smallest:.3g} > 0): the run reached another minimum "
+                "than the expected one")
+    if smallest < -tolerance:
+        return (f"; that point is a saddle (objective {final_loss:.6g}, Hessian eigenvalue "
+                f"{smallest:.3g} < 0)")
+    return f"; that point is flat in some direction (objective {final_loss:.6g})"

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from .. import defaults
+from ..compiled import Problem
 from ..results import CheckResult, Counterexample
 from .context import SKIP, Context, falsify
 
@@ -31,6 +32,15 @@ def smallest_eigenvalue(hessian: np.ndarray) -> tuple[float, float]:
     eigenvalues = np.linalg.eigvalsh(0.5 * (hessian + hessian.T))
     scale = max(1.0, float(np.max(np.abs(eigenvalues))))
     return float(eigenvalues[0]), RELATIVE_TOLERANCE * scale
+
+
+def smallest_curvature(problem: Problem, theta: np.ndarray, seed: int = 0
+                       ) -> tuple[float, float]:
+    """(the smallest Hessian eigenvalue at θ, its tolerance): from the dense Hessian up to
+    DENSE_UP_TO parameters, else by Lanczos on Hessian-vector products."""
+    if problem.size > DENSE_UP_TO:
+        return lanczos_smallest(problem.size, lambda v: problem.hessian_vector(theta, v), seed)
+    return smallest_eigenvalue(problem.hessian(theta))
 
 
 def lanczos_smallest(size: int, product: Callable[[np.ndarray], np.ndarray],

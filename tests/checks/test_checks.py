@@ -410,3 +410,26 @@ def test_gradient_reports_its_error_over_compared_points_and_counts_kinks_apart(
     assert result.details["skipped"] > 0   # Hypothesis reaches w = 0 and the kinks
     assert f"{result.details['skipped']} more skipped" in result.summary
     assert result.details["max_rel_error"] < 1e-6, result.summary
+
+
+CAMEL = """\
+gdcheck: 1
+name: three-hump-camel
+parameters:
+  a: {init: uniform(1.5, 2.0)}
+  b: {init: uniform(-1.0, -0.5)}
+objective: 2*a**2 - 1.05*a**4 + a**6/6 + a*b + b**2
+optimizer: {method: gd, learning_rate: 0.05, steps: 3000}
+expect: {minimum: {a: 0, b: 0}, tol: 1e-3}
+"""
+
+
+def test_a_run_that_reaches_another_local_minimum_says_so(tmp_path):
+    """The three-hump camel: global minimum 0 at (0, 0), local ones of value 0.2986 at
+    ±(1.7476, -0.8738) (where ∇f = 0 and the Hessian is positive definite, by hand).
+    Started near the right one, descent ends there, and the failure names it as such."""
+    result = verify(write(tmp_path, CAMEL), seed=0).checks["convergence"]
+    assert not result.passed
+    assert "ended at a=1.7475" in result.summary, result.summary
+    assert "is a local minimum (objective 0.298" in result.summary, result.summary
+    assert "another minimum than the expected one" in result.summary
