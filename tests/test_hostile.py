@@ -311,10 +311,10 @@ CASES = [
          "data.csv", "missing.csv"),
     case("csv-outside-folder",
          supervised(data={"csv": "/etc/passwd", "columns": {"x": ["x1", "x2"], "y": "y"}}),
-         "data.csv", "inside it"),
+         "data.csv", "inside the project root"),
     case("csv-escapes-folder",
          supervised(data={"csv": "../../etc/passwd", "columns": {"x": ["x1", "x2"], "y": "y"}}),
-         "data.csv", "inside it"),
+         "data.csv", "inside the project root"),
 ]
 
 

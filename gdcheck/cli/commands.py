@@ -20,13 +20,14 @@ from typing import TextIO
 from .. import defaults
 from ..checks.against import import_function
 from ..compiled import compile_spec
-from ..errors import GdcheckError, Location, SpecError, UsageError
+from ..errors import GdcheckError, Location, SpecError, UsageError, excerpt
 from ..reports import run_document, write_index, write_junit, write_summary
 from ..reports.files import writable_file, writable_folder, write_failure
 from ..results import Finished, Outcome, RunTotals, SpecFailure
 from ..runner import RunOptions, run_limited, run_specs
 from ..spec import Spec, load
 from ..spec.discovery import spec_paths
+from ..spec.root import set_root
 from ..symbolic.display import derivation
 from ..symbolic.notation import derivation_lines
 from ..symbolic.objective import SymbolicObjective
@@ -39,6 +40,7 @@ def run(argv: Sequence[str] | None, interrupts: Interrupts) -> int:
     """Run the command line with `interrupts` recording SIGINT and SIGTERM; the exit status."""
     try:
         arguments = parser().parse_args(argv)
+        _choose_root(arguments.root)
         status = (_interrupted(interrupts) if interrupts.count()
                   else COMMANDS[arguments.command](arguments, sys.stdout, interrupts))
         sys.stdout.flush()   # a closed pipe shows here, not as the interpreter exits
@@ -54,6 +56,14 @@ def run(argv: Sequence[str] | None, interrupts: Interrupts) -> int:
     except BrokenPipeError:   # `gdcheck derive spec.yaml | head -1`
         _discard_stdout()
         return 128 + signal.SIGPIPE
+    finally:
+        set_root(None)   # a choice of this command only (tests call main in-process)
+
+
+def _choose_root(folder: str | None) -> None:
+    if folder is not None and not Path(folder).is_dir():
+        raise UsageError(f"--root {excerpt(folder)}: no such folder")
+    set_root(folder)
 
 
 def _discard_stdout() -> None:

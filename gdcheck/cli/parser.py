@@ -58,7 +58,11 @@ def parser() -> argparse.ArgumentParser:
 
 
 def _limits(command: argparse.ArgumentParser, what: str) -> None:
-    """--timeout and --memory: the limits of the child process `what` runs in."""
+    """--timeout and --memory: the limits of the child process `what` runs in; --root, the
+    folder data paths may lead into."""
+    command.add_argument("--root", metavar="DIR",
+                         help="the folder data paths may lead into (default: the nearest "
+                              "folder above the spec holding .git or pyproject.toml)")
     command.add_argument("--timeout", type=seconds, default=defaults.TIMEOUT,
                          metavar="SECONDS", help=f"wall-clock (and CPU) time for {what} "
                          f"(default {defaults.TIMEOUT:g}; 0: no limit)")

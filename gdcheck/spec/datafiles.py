@@ -29,6 +29,7 @@ from ..errors import DataError, Location, did_you_mean, excerpt
 from ..options import size_text
 from .datacheck import Arrays, check_array, check_lengths, check_names, data_variables
 from .model import CsvData, NpzData, Spec, Variable
+from .root import project_root
 from .source import checked_file, describe
 
 ModelFunction = Any
@@ -66,7 +67,8 @@ def read_csv_data(spec: Spec, source: CsvData, model: ModelFunction | None) -> A
     variables = data_variables(spec)
     check_names(source.columns, [v.name for v in variables], columns_at, "input or target")
     wanted = [(v, _column_names(source, v, columns_at.child(v.name))) for v in variables]
-    size = checked_file(source.path, spec.path.parent, where, "csv file", DataError)
+    size = checked_file(source.path, project_root(spec.path), where, "csv file", DataError,
+                        "the project root")
     _check_memory(size * CSV_BYTES_PER_BYTE, where, f"csv file {source.path} ({size} bytes)")
     try:
         with open(source.path, newline="", encoding="utf-8-sig") as file:
@@ -174,7 +176,8 @@ def _cell(source: CsvData, text: str, number: int, line: int, column: str) -> fl
 
 def read_npz_data(spec: Spec, source: NpzData, model: ModelFunction | None) -> Arrays:
     variables = data_variables(spec)
-    checked_file(source.path, spec.path.parent, source.location, "npz file", DataError)
+    checked_file(source.path, project_root(spec.path), source.location, "npz file", DataError,
+                 "the project root")
     arrays = _read_npz(source, [v.name for v in variables])
     for variable in variables:
         check_array(arrays[variable.name], variable.shape, source.location,

@@ -59,7 +59,7 @@ _KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK,
 
 
 def checked_file(path: Path, folder: Path, where: Location, what: str,
-                 error: type[SpecError] = SpecError) -> int:
+                 error: type[SpecError] = SpecError, area: str = "its folder") -> int:
     """The size of `path` once it is known safe to open: it exists, it is a regular file
     (opening a FIFO or a device can block forever or never end), and followed through any
     symlinks it stays inside `folder` (a symlink must not lead to, say, a token file).
@@ -73,8 +73,8 @@ def checked_file(path: Path, folder: Path, where: Location, what: str,
         reason = getattr(problem, "strerror", None) or excerpt(problem)
         raise error(where, f"cannot read {what} {path}: {reason}") from None
     if not inside:
-        raise error(where, f"{what} {path} leads outside its folder {folder} (a symlink "
-                    "must stay inside it); it is not read")
+        raise error(where, f"{what} {path} leads outside {area} {folder} (a symlink must "
+                    "stay inside it); it is not read")
     if not stat.S_ISREG(status.st_mode):
         kind = next((name for test, name in _KINDS if test(status.st_mode)), "not a file")
         raise error(where, f"{what} {path} is {kind}, not a regular file; it is not read")

@@ -13,6 +13,7 @@ from ..errors import SpecError, excerpt
 from .distributions import parse_distribution
 from .fields import Fields, choice, mapping_of, number, plain, text
 from .model import CsvData, DataSource, GenerateData, InlineData, NpzData
+from .root import project_root
 from .source import Node
 
 
@@ -27,7 +28,7 @@ def data_source(top: Fields, path: Path) -> DataSource:
     kind = given[0]
     if data.has("columns") and kind != "csv":
         raise SpecError(data.at("columns"), "'columns' goes with 'csv' only")
-    folder = path.parent
+    folder, root = path.parent, project_root(path)
     if kind == "generate":
         return _generate(data.sub("generate", ("n", "seed", "inputs", "truth", "noise",
                                                "labels")))
@@ -42,17 +43,18 @@ def data_source(top: Fields, path: Path) -> DataSource:
             else:
                 named[name] = text(str(item.value) if isinstance(item.value, int)
                                    else item.value, where)
-        return CsvData(_data_path(folder, data, "csv"), named, data.at("csv"))
+        return CsvData(_data_path(folder, root, data, "csv"), named, data.at("csv"))
     if kind == "npz":
-        return NpzData(_data_path(folder, data, "npz"), data.at("npz"))
+        return NpzData(_data_path(folder, root, data, "npz"), data.at("npz"))
     items = data.required("inline", lambda v, w: mapping_of(v, w, "name: values"))
     values = {name: _raw(item) for name, item in items.items()}
     locations = {name: data.at("inline").child(name, item.line) for name, item in items.items()}
     return InlineData(values, locations, data.at("inline"))
 
 
-def _data_path(folder: Path, data: Fields, key: str) -> Path:
-    """A data file's path: relative to the spec's folder and inside it (specs may be untrusted).
+def _data_path(folder: Path, root: Path, data: Fields, key: str) -> Path:
+    """A data file's path: relative to the spec's folder and inside the project root (specs
+    may be untrusted; see root.py).
 
     Only the path is checked here; `datafiles` checks the file itself just before reading it.
     """
@@ -66,9 +68,10 @@ def _data_path(folder: Path, data: Fields, key: str) -> Path:
     except (OSError, ValueError, RuntimeError) as error:   # a symlink loop; unencodable text
         raise SpecError(data.at(key), f"got '{excerpt(written)}', which is not a usable path: "
                         f"{excerpt(error)}") from None
-    if relative.is_absolute() or not resolved.is_relative_to(folder.resolve()):
+    if relative.is_absolute() or not resolved.is_relative_to(root):
         raise SpecError(data.at(key), f"got '{excerpt(written)}', expected a path relative to "
-                        "the spec's folder and inside it")
+                        f"the spec's folder and inside the project root {root} (the nearest "
+                        "folder above the spec holding .git or pyproject.toml; --root sets it)")
     return folder / relative
 
 

@@ -161,8 +161,8 @@ def test_a_message_quotes_only_an_excerpt_of_the_spec(folders) -> None:
 
 @pytest.mark.parametrize("written, fragment", [
     ("a\u0000b.csv", "NUL character"),
-    ("../outside/token.txt", "inside it"),
-    ("/etc/passwd", "inside it"),
+    ("../outside/token.txt", "inside the project root"),
+    ("/etc/passwd", "inside the project root"),
 ])
 def test_a_bad_data_path_is_an_error_naming_the_field(folders, written: str, fragment) -> None:
     specs, _ = folders
@@ -202,7 +202,7 @@ def test_a_data_file_turned_into_a_symlink_after_loading_is_still_refused(
     spec = load(spec_with(specs, data))   # the path was checked here...
     (specs / name).unlink()
     (specs / name).symlink_to(secret)     # ...and the file is checked again when read
-    with pytest.raises(DataError, match="leads outside its folder") as caught:
+    with pytest.raises(DataError, match="leads outside the project root") as caught:
         load_data(spec)
     assert_quiet(str(caught.value))
 
