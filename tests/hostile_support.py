@@ -40,6 +40,7 @@ from unittest import mock
 
 import pytest
 import yaml
+from guards import Hang, alarm
 
 from gdcheck.cli import main
 
@@ -252,22 +253,6 @@ class Run:
 Act = Callable[[Workspace, float], Run]   # (workspace, seconds before it is a hang) → Run
 
 
-class Hang(BaseException):
-    """The guard's alarm; a BaseException so that `except Exception` cannot swallow it."""
-
-
-@contextlib.contextmanager
-def hang_guard(seconds: float) -> Iterator[None]:
-    def ring(signum: int, frame: Any) -> None:
-        raise Hang
-
-    previous = signal.signal(signal.SIGALRM, ring)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 @dataclass
@@ -320,7 +305,7 @@ def run_in_process(argv: Sequence[str], cwd: Path, guard: float) -> Run:
     try:
         with captured() as output:
             try:
-                with hang_guard(guard):
+                with alarm(guard):
                     status: int | None = main(list(argv))
             except Hang:
                 status = None

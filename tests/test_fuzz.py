@@ -20,16 +20,14 @@ Three properties, each driven by Hypothesis:
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import json
 import math
 import operator
 import re
 import shutil
-import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import reduce
@@ -41,6 +39,7 @@ import numpy as np
 import pytest
 import sympy as sp
 import yaml
+from guards import Hang, alarm
 from hypothesis import HealthCheck, assume, event, given, note, settings
 from hypothesis import strategies as st
 from sympy.codegen.cfunctions import expm1, log1p
@@ -761,22 +760,6 @@ ALARM_AFTER = 6.0    # interrupts a hang that the time check alone would wait ou
 VERIFY_TIMEOUT = 20  # --timeout of verify runs, per spec
 
 
-class Hang(BaseException):
-    """Raised by the alarm; a BaseException so that `except Exception` cannot swallow it."""
-
-
-@contextlib.contextmanager
-def alarm(seconds: float) -> Iterator[None]:
-    def ring(signum: int, frame: Any) -> None:
-        raise Hang
-
-    previous = signal.signal(signal.SIGALRM, ring)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 @pytest.fixture(scope="module")

@@ -13,15 +13,16 @@ from __future__ import annotations
 
 import copy
 import os
-import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import guards
 import numpy as np
 import pytest
 import yaml
+from guards import Hang
 
 from gdcheck.cli import main
 
@@ -318,20 +319,10 @@ CASES = [
 ]
 
 
-class Hang(BaseException):
-    """Raised by the alarm; a BaseException so that `except Exception` cannot swallow it."""
-
-
 @pytest.fixture
 def alarm():
-    def ring(signum: int, frame: Any) -> None:
-        raise Hang(f"no answer after {ALARM_AFTER} s")
-
-    previous = signal.signal(signal.SIGALRM, ring)
-    signal.setitimer(signal.ITIMER_REAL, ALARM_AFTER)
-    yield
-    signal.setitimer(signal.ITIMER_REAL, 0)
-    signal.signal(signal.SIGALRM, previous)
+    with guards.alarm(ALARM_AFTER):
+        yield
 
 
 @pytest.mark.parametrize(("text", "field", "fragments", "files"), CASES)
