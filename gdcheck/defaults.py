@@ -22,6 +22,8 @@ MOMENTUM = 0.9
 BETA1 = 0.9
 BETA2 = 0.999
 EPSILON = 1e-8
+SCHEDULES = ("constant", "inverse_sqrt", "inverse", "step", "cosine")
+STEP_FACTOR = 0.5                # learning_rate.factor of the `step` schedule
 
 # -- checks
 EXAMPLES = 50                    # Hypothesis examples per property check
@@ -30,6 +32,7 @@ ATOL = 0.0                       # no absolute floor: the measured bound decides
 RUNS = 8                         # convergence: descents from sampled initialisations
 GRAD_TOL = 1e-6                  # convergence: the gradient norm a run must reach
 EXPECT_TOL = 1e-6                # convergence: distance to `expect.minimum` / `expect.value`
+LOSS_TOL = 1e-6                  # convergence by `objective`: a relative decrease that "stopped"
 SEED = 0
 
 # -- limits of the spec format

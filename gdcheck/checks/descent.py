@@ -13,7 +13,7 @@ import dataclasses
 
 import numpy as np
 
-from ..engine.optimizers import step
+from ..engine.optimizers import gradient_mapping, step
 from ..engine.oracle import EPSILON
 from ..results import CheckResult, Counterexample
 from .context import SKIP, Context, falsify
@@ -34,9 +34,12 @@ def run(context: Context) -> CheckResult:
             return (f"at {context.point_text(theta)} the objective or its gradient is not "
                     f"finite (L = {loss:.6g})")
         noise = ROUNDING * max(1.0, abs(loss))
-        if optimizer.learning_rate * float(gradient @ gradient) <= noise:
+        moving = gradient if problem.l1_weights is None else gradient_mapping(
+            theta, gradient, optimizer.learning_rate, problem.l1_weights)
+        if optimizer.learning_rate * float(moving @ moving) <= noise:
             return SKIP
-        after = problem.loss(step(optimizer, theta[None], gradient[None])[0][0])
+        after = problem.loss(step(optimizer, theta[None], gradient[None],
+                                  l1=problem.l1_weights)[0][0])
         if after < loss + noise:
             return None
         return (f"one {optimizer.method} step (learning_rate {optimizer.learning_rate:g}) from "
@@ -62,7 +65,8 @@ def _largest_rate(context: Context, theta: np.ndarray, loss: float,
     for _ in range(HALVINGS):
         rate /= 2
         trial = dataclasses.replace(optimizer, learning_rate=rate)
-        after = context.problem.loss(step(trial, theta[None], gradient[None])[0][0])
+        after = context.problem.loss(step(trial, theta[None], gradient[None],
+                                          l1=context.problem.l1_weights)[0][0])
         if np.isfinite(after) and after < loss:
             return f"a learning rate of {rate:.3g} would have lowered it there"
     return "no smaller learning rate lowered it there either (is the gradient's sign wrong?)"

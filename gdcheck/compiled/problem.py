@@ -18,6 +18,7 @@ from ..errors import UsageError
 from ..spec import GenerateData, Spec, load
 from ..spec.data import load_data
 from ..symbolic.derivation import GraphObjective
+from ..symbolic.l1 import required_l1_weights
 from ..symbolic.objective import SymbolicObjective, derive
 from .columns import DataColumns
 from .kernels import Kernels
@@ -48,6 +49,16 @@ class Problem:
     def symbolic(self) -> SymbolicObjective:
         """The objective entry by entry in SymPy, for people to read (small specs)."""
         return derive(self.spec)
+
+    @cached_property
+    def l1_weights(self) -> np.ndarray | None:
+        """λ (P,) of the L1 terms a proximal step solves (`symbolic/l1.py`); None unless the
+        spec's method is proximal_gradient. Raises SpecError when that method finds none."""
+        if self.spec.optimizer.method != "proximal_gradient":
+            return None
+        weights = required_l1_weights(self.spec)
+        return self.layout.join([np.full(p.shape, weights.get(p.name, 0.0))
+                                 for p in self.spec.parameters])
 
     @property
     def parameter_names(self) -> list[str]:
@@ -157,6 +168,10 @@ def compile_spec(spec: Spec | str | Path) -> Problem:
         spec = load(spec)
     objective = GraphObjective(spec)
     if spec.kind == "objective":
-        return Problem(objective, {})
-    generates = isinstance(spec.data, GenerateData)  # only generated data needs the model
-    return Problem(objective, load_data(spec, model_function(objective) if generates else None))
+        problem = Problem(objective, {})
+    else:
+        generates = isinstance(spec.data, GenerateData)  # only generated data needs the model
+        problem = Problem(objective, load_data(spec, model_function(objective) if generates
+                                               else None))
+    problem.l1_weights  # noqa: B018 - a proximal method without an L1 term fails here, early
+    return problem

@@ -3,7 +3,9 @@
 How it works: the K runs are the rows of one (K, P) array; each step makes one
 batched loss call and one batched gradient call for the runs still going
 (Nesterov adds one gradient call at its look-ahead point). A run finishes
-when its gradient norm falls below `optimizer.tolerance` (if > 0), when it
+when its gradient norm (under proximal_gradient, its gradient mapping's norm,
+which vanishes at a minimiser as the gradient of an L1 term does not) falls
+below `optimizer.tolerance` (if > 0), when it
 diverges, or after `optimizer.steps` updates; a finished run is frozen and
 dropped from the batch, the others continue. A run diverges at step t when
 its loss or gradient norm at θ_t is not finite, or its loss exceeds
@@ -25,7 +27,7 @@ import numpy as np
 
 from ..errors import UsageError
 from ..spec import Optimizer
-from .optimizers import step
+from .optimizers import gradient_mapping, learning_rate_at, step
 
 DIVERGENCE_FACTOR = 1e8  # a loss this many times past its start is not coming back
 PROGRESS_CALLS = 100  # progress(step, total) is called about this many times per descent
@@ -124,11 +126,13 @@ def descend(objective: BatchedObjective, initial: np.ndarray, optimizer: Optimiz
     initial = _initialisations(initial)
     every = -(-optimizer.steps // PROGRESS_CALLS)  # ceil: at most PROGRESS_CALLS calls
     gradient_at = partial(_evaluate_gradient, objective)
+    l1 = getattr(objective, "l1_weights", None) if optimizer.method == "proximal_gradient" \
+        else None
     with np.errstate(all="ignore"):
         loss, gradient = _evaluate(objective, initial)
         runs = _Runs(initial, loss)
         for t in range(optimizer.steps + 1):
-            norm = np.sqrt(np.einsum("kp,kp->k", gradient, gradient))
+            norm = _stationarity(runs.theta, gradient, optimizer, t + 1, l1)
             runs.history.record(runs.active, loss, norm)
             diverged = ~(np.isfinite(loss) & np.isfinite(norm)) | (loss > runs.limit)
             done = diverged | (norm < optimizer.tolerance) | (t == optimizer.steps)
@@ -139,9 +143,18 @@ def descend(objective: BatchedObjective, initial: np.ndarray, optimizer: Optimiz
             if not runs.active.size:
                 break
             runs.theta, runs.state = step(optimizer, runs.theta, gradient, state=runs.state,
-                                          t=t + 1, gradient_at=gradient_at)
+                                          t=t + 1, gradient_at=gradient_at, l1=l1)
             loss, gradient = _evaluate(objective, runs.theta)
     return runs.outcome(optimizer.tolerance if grad_tol is None else grad_tol)
+
+
+def _stationarity(theta: np.ndarray, gradient: np.ndarray, optimizer: Optimizer, t: int,
+                  l1: np.ndarray | None) -> np.ndarray:
+    """Each run's distance from stationary: the gradient norm, or under a proximal method
+    the norm of the gradient mapping at the rate of update t (zero at a minimiser)."""
+    if l1 is not None:
+        gradient = gradient_mapping(theta, gradient, learning_rate_at(optimizer, t), l1)
+    return np.sqrt(np.einsum("kp,kp->k", gradient, gradient))
 
 
 def _initialisations(initial: np.ndarray) -> np.ndarray:

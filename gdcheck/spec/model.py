@@ -16,7 +16,7 @@ from typing import Any
 from .. import defaults
 from ..errors import Location
 from .distributions import DEFAULT_INIT, Distribution
-from .fields import number
+from .fields import choice, number
 
 
 @dataclass(frozen=True)
@@ -86,6 +86,11 @@ class Optimizer:
     beta2: float = defaults.BETA2
     epsilon: float = defaults.EPSILON
     location: Location | None = None
+    schedule: str = "constant"     # how the learning rate changes with the update t
+    every: int | None = None       # `step`: updates between decays (None: steps // 10)
+    factor: float = defaults.STEP_FACTOR   # `step`: the decay per `every` updates
+    final: float = 0.0             # `cosine`: the rate at the last update
+    accelerated: bool = False      # proximal_gradient: FISTA instead of ISTA
 
 
 def setting(default: Any, validator: Any) -> Any:
@@ -114,6 +119,11 @@ class DescentCheck:
 class ConvergenceCheck:
     runs: int = setting(defaults.RUNS, number(1, integer=True, high=defaults.MAX_RUNS))
     grad_tol: float = setting(defaults.GRAD_TOL, number(0))
+    # what "converged" means: `gradient` (its norm, or for proximal_gradient the gradient
+    # mapping's, below grad_tol), `objective` (it stopped decreasing, within loss_tol), or
+    # `auto`: `objective` where the objective has kinks and the method is not proximal
+    criterion: str = setting("auto", choice("auto", "gradient", "objective"))
+    loss_tol: float = setting(defaults.LOSS_TOL, number(0))
 
 
 def check(settings: type | None, on: bool) -> Any:

@@ -209,25 +209,32 @@ def _shape(value: Any, where: Location) -> tuple[int, ...]:
     return dims
 
 
-OPTIMIZER_METHODS = ("gd", "momentum", "nesterov", "adam")
+OPTIMIZER_METHODS = ("gd", "momentum", "nesterov", "adam", "proximal_gradient")
+_RATE = number(0, above=True)
 
 
 def _optimizer(top: Fields) -> Optimizer:
     if not top.has("optimizer"):
         raise SpecError(top.where.child("optimizer", top.node.line), "missing (required)")
     fields = top.sub("optimizer", ("method", "learning_rate", "steps", "tolerance", "momentum",
-                                   "beta1", "beta2", "epsilon"))
+                                   "beta1", "beta2", "epsilon", "accelerated"))
     method = fields.required("method", choice(*OPTIMIZER_METHODS))
     extras = {"momentum": ("momentum", "nesterov"), "beta1": ("adam",), "beta2": ("adam",),
-              "epsilon": ("adam",)}
+              "epsilon": ("adam",), "accelerated": ("proximal_gradient",)}
     for key, methods in extras.items():
         if fields.has(key) and method not in methods:
             raise SpecError(fields.at(key), f"'{key}' applies to method "
                             f"{' or '.join(methods)}, not '{method}'")
     below_one = number(0, high=1)
+    if not fields.has("learning_rate"):
+        fields.required("learning_rate", _RATE)
+    schedule = (_schedule(fields.sub("learning_rate", _SCHEDULE_KEYS))
+                if isinstance(fields.raw("learning_rate"), dict)
+                else {"learning_rate": fields.get("learning_rate", _RATE)})
     return Optimizer(
         method=method,
-        learning_rate=fields.required("learning_rate", number(0, above=True)),
+        **schedule,
+        accelerated=fields.get("accelerated", boolean, False),
         steps=fields.required("steps", number(1, integer=True, high=defaults.MAX_STEPS)),
         tolerance=fields.get("tolerance", number(0), defaults.TOLERANCE),
         momentum=fields.get("momentum", below_one, defaults.MOMENTUM),
@@ -236,6 +243,31 @@ def _optimizer(top: Fields) -> Optimizer:
         epsilon=fields.get("epsilon", number(0, above=True), defaults.EPSILON),
         location=fields.where,
     )
+
+
+_SCHEDULE_KEYS = ("initial", "schedule", "every", "factor", "final")
+# the settings each schedule takes beyond `initial`
+_SCHEDULE_SETTINGS = {"step": ("every", "factor"), "cosine": ("final",)}
+
+
+def _schedule(fields: Fields) -> dict[str, Any]:
+    """`learning_rate: {initial: 0.1, schedule: inverse_sqrt, ...}` as Optimizer fields."""
+    schedule = fields.get("schedule", choice(*defaults.SCHEDULES), "constant")
+    for key in ("every", "factor", "final"):
+        takes = [name for name, keys in _SCHEDULE_SETTINGS.items() if key in keys]
+        if fields.has(key) and schedule not in takes:
+            raise SpecError(fields.at(key), f"'{key}' applies to schedule {takes[0]}, "
+                            f"not '{schedule}'")
+    initial = fields.required("initial", _RATE)
+    final = fields.get("final", number(0), 0.0)
+    if final > initial:
+        raise SpecError(fields.at("final"), f"got {final:g}, expected at most the initial "
+                        f"rate {initial:g} (a cosine schedule decays)")
+    return {"learning_rate": initial, "schedule": schedule,
+            "every": fields.get("every", number(1, integer=True, high=defaults.MAX_STEPS)),
+            "factor": fields.get("factor", number(0, above=True, high=1),
+                                 defaults.STEP_FACTOR),
+            "final": final}
 
 
 MAX_EXAMPLES = defaults.MAX_EXAMPLES

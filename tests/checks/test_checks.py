@@ -81,7 +81,8 @@ def test_wrong_expected_minimum_fails_convergence(tmp_path):
     result = run(tmp_path, QUADRATIC.replace("LR", "0.09").replace("b: -2}", "b: 2}"))
     convergence = result.checks["convergence"]
     assert not convergence.passed
-    assert "expected 2" in convergence.summary and "b=" in convergence.summary
+    assert "expected a=1.0, b=2.0, where the objective is 80" in convergence.summary
+    assert "is expect.minimum right?" in convergence.summary
 
 
 def test_nonconvex_objective_declared_convex_fails_at_a_negative_eigenvalue(tmp_path):
@@ -430,6 +431,7 @@ def test_a_run_that_reaches_another_local_minimum_says_so(tmp_path):
     Started near the right one, descent ends there, and the failure names it as such."""
     result = verify(write(tmp_path, CAMEL), seed=0).checks["convergence"]
     assert not result.passed
-    assert "ended at a=1.7475" in result.summary, result.summary
-    assert "is a local minimum (objective 0.298" in result.summary, result.summary
-    assert "another minimum than the expected one" in result.summary
+    assert "reached a local minimum at a=1.7475" in result.summary, result.summary
+    assert "(value 0.298" in result.summary, result.summary
+    assert "not the expected global one, a=0.0, b=0.0 (value 0;" in result.summary
+    assert all(run["end"] == "minimum" for run in result.details["runs"])

@@ -1,0 +1,115 @@
+"""What "converged" means, by the objective: a vanishing gradient, a vanishing gradient
+mapping (proximal_gradient), or an objective that stopped decreasing (kinks)."""
+
+import numpy as np
+import pytest
+
+from gdcheck import verify
+
+KINKED = """\
+gdcheck: 1
+name: kinked
+parameters:
+  a: {init: 'uniform(2, 3)'}
+  b: {init: 'uniform(-1, 0)'}
+objective: abs(a - 1) + 0.5*abs(b + 2)
+optimizer: {method: gd, learning_rate: LR, steps: STEPS}
+checks: {gradient: false, descent: false, convergence: {runs: 4, loss_tol: 1e-6}}
+expect: {minimum: {a: 1, b: -2}, tol: TOL}
+"""
+
+
+def check(tmp_path, text):
+    path = tmp_path / "spec.yaml"
+    path.write_text(text)
+    return verify(path, report_dir=None).checks["convergence"]
+
+
+def test_a_kinked_objective_converges_by_the_objective_with_a_decreasing_step(tmp_path):
+    """|a − 1| + ½|b + 2| has its minimum at (1, −2), where no subgradient vanishes; with
+    η/√t the subgradient method's error shrinks like η/√T, here to below 1e-2."""
+    text = (KINKED.replace("LR", "{initial: 0.5, schedule: inverse_sqrt}")
+            .replace("STEPS", "20000").replace("TOL", "1e-2"))
+    result = check(tmp_path, text)
+    assert result.passed, result.summary
+    assert result.details["criterion"] == "objective"
+    assert "objective stopped decreasing" in result.summary
+    assert "the objective has kinks" in result.summary
+    for run in result.details["runs"]:
+        np.testing.assert_allclose(run["final"], [1, -2], atol=1e-2)
+
+
+def test_a_fixed_step_stalls_beside_the_kink_and_the_expectation_says_so(tmp_path):
+    """With a fixed η the iterates jump over a = 1 for ever: the objective stopped
+    decreasing (converged, honestly) but not at the minimum: expect.minimum fails."""
+    text = KINKED.replace("LR", "0.3").replace("STEPS", "2000").replace("TOL", "1e-3")
+    result = check(tmp_path, text)
+    assert not result.passed
+    assert all(run["converged"] for run in result.details["runs"])
+    assert "off by" in result.summary and "expect.tol 0.001" in result.summary
+
+
+def test_the_gradient_criterion_can_be_asked_for(tmp_path):
+    text = (KINKED.replace("LR", "{initial: 0.5, schedule: inverse_sqrt}")
+            .replace("STEPS", "2000").replace("TOL", "1e-2")
+            .replace("loss_tol: 1e-6", "criterion: gradient"))
+    result = check(tmp_path, text)
+    assert not result.passed
+    assert result.details["criterion"] == "gradient"
+    assert "gradient norm" in result.summary and "> grad_tol" in result.summary
+
+
+def test_a_still_decreasing_objective_is_not_converged(tmp_path):
+    """100 steps of 0.001 from a ≥ 2 move a by 0.1: the objective is still falling."""
+    text = KINKED.replace("LR", "0.001").replace("STEPS", "100").replace("TOL", "1e-2")
+    result = check(tmp_path, text)
+    assert not result.passed
+    assert "the objective was still decreasing after 100 steps" in result.summary
+
+
+SMOOTH = """\
+gdcheck: 1
+name: bowl
+parameters:
+  a: {init: 'uniform(-2, 2)'}
+objective: (a - 1)**2
+optimizer: {method: gd, learning_rate: 0.25, steps: 200, tolerance: 1e-9}
+checks: {gradient: false, descent: false, convergence: {runs: 3}}
+"""
+
+
+def test_a_differentiable_objective_keeps_the_gradient_criterion(tmp_path):
+    result = check(tmp_path, SMOOTH)
+    assert result.passed, result.summary
+    assert result.details["criterion"] == "gradient"
+    assert [run["end"] for run in result.details["runs"]] == ["minimum"] * 3
+    assert result.details["minima"] == [{"value": pytest.approx(0, abs=1e-15),
+                                         "point": {"a": pytest.approx(1, abs=1e-8)},
+                                         "runs": [1, 2, 3]}]
+
+
+DOUBLE_WELL = """\
+gdcheck: 1
+name: double-well
+parameters:
+  a: {init: 'uniform(-2, 2)'}
+objective: (a**2 - 1)**2 + 0.3*a
+optimizer: {method: gd, learning_rate: 0.05, steps: 2000, tolerance: 1e-10}
+checks: {gradient: false, descent: false, convergence: {runs: 8, grad_tol: 1e-8}}
+"""
+
+
+def test_runs_that_reach_different_minima_are_named_with_their_values(tmp_path):
+    """(a² − 1)² + 0.3a: f' = 4a³ − 4a + 0.3 has roots near −1.036, 0.075 (a maximum) and
+    0.961; the left minimum is the lower (f ≈ −0.305 against 0.285)."""
+    roots = np.sort(np.roots([4, 0, -4, 0.3]).real)
+    values = (roots**2 - 1) ** 2 + 0.3 * roots
+    result = check(tmp_path, DOUBLE_WELL)
+    assert result.passed, result.summary
+    minima = result.details["minima"]
+    assert len(minima) == 2
+    assert minima[0]["point"]["a"] == pytest.approx(roots[0], abs=1e-7)
+    assert minima[1]["point"]["a"] == pytest.approx(roots[2], abs=1e-7)
+    assert [m["value"] for m in minima] == pytest.approx([values[0], values[2]], abs=1e-12)
+    assert sorted(minima[0]["runs"] + minima[1]["runs"]) == list(range(1, 9))
+    assert "The runs reached 2 different minima: value -0.30" in result.summary
