@@ -4,7 +4,9 @@ At drawn initialisations where the gradient is not zero, the first step of
 the spec's optimizer must lower L. Points where the decrease a step can make
 (η‖∇L‖²) is below the rounding of L say nothing and are skipped. A failure
 names both values and the largest learning rate (halving from η) that would
-have lowered L there.
+have lowered L there. A step that raised L across a kink of the objective
+says nothing (a gradient holds only up to the kink, and on the kink itself −∇L
+is a subgradient's direction, which need not descend): that point is skipped.
 """
 
 from __future__ import annotations
@@ -38,28 +40,42 @@ def run(context: Context) -> CheckResult:
             theta, gradient, optimizer.learning_rate, problem.l1_weights)
         if optimizer.learning_rate * float(moving @ moving) <= noise:
             return SKIP
-        after = problem.loss(step(optimizer, theta[None], gradient[None],
-                                  l1=problem.l1_weights)[0][0])
+        moved = step(optimizer, theta[None], gradient[None], l1=problem.l1_weights)[0][0]
+        after = problem.loss(moved)
         if after < loss + noise:
             return None
+        if problem.crosses_kink(theta, np.abs(moved - theta)):
+            # the step crossed a kink: past it the gradient at θ says nothing of L (on the
+            # kink itself −g need not descend at any rate); the point says nothing
+            return SKIP
+        rate = _largest_rate(context, theta, loss, gradient)
+        advice = (f"a learning rate of {rate:.3g} would have lowered it there" if rate else
+                  "no smaller learning rate lowered it there either (is the gradient's sign "
+                  "wrong?)")
         return (f"one {optimizer.method} step (learning_rate {optimizer.learning_rate:g}) from "
                 f"{context.point_text(theta)} raised the objective from {loss:.6g} to "
-                f"{after:.6g}; {_largest_rate(context, theta, loss, gradient)}")
+                f"{after:.6g}; {advice}")
 
     examples = context.examples_for(settings.examples)
     search = falsify(context, examples, lowers)
     details = {"examples": examples, "evaluated": search.examples, "skipped": search.skipped}
+    checked = search.examples - search.skipped
+    if search.failure is None and checked == 0:   # like gradient: nothing checked, no pass
+        return CheckResult("descent", False, f"no point could be checked: all "
+                           f"{search.examples} drawn points were skipped (a gradient too small "
+                           "to move the objective past its rounding, or a point on a kink); "
+                           "widen the parameters' init ranges", details)
     if search.failure is None:
         return CheckResult("descent", True, f"one {optimizer.method} step lowered the objective "
-                           f"at {search.examples - search.skipped} points", details)
+                           f"at {checked} points", details)
     theta, detail = search.failure
     return CheckResult("descent", False, detail, details,
                        Counterexample(context.point(theta), detail, context.replay))
 
 
 def _largest_rate(context: Context, theta: np.ndarray, loss: float,
-                  gradient: np.ndarray) -> str:
-    """The largest η/2^k (k ≥ 1) whose step lowers L at θ, as a sentence."""
+                  gradient: np.ndarray) -> float | None:
+    """The largest η/2^k (1 ≤ k ≤ HALVINGS) whose step lowers L at θ; None if none does."""
     optimizer = context.spec.optimizer
     rate = optimizer.learning_rate
     for _ in range(HALVINGS):
@@ -68,5 +84,5 @@ def _largest_rate(context: Context, theta: np.ndarray, loss: float,
         after = context.problem.loss(step(trial, theta[None], gradient[None],
                                           l1=context.problem.l1_weights)[0][0])
         if np.isfinite(after) and after < loss:
-            return f"a learning rate of {rate:.3g} would have lowered it there"
-    return "no smaller learning rate lowered it there either (is the gradient's sign wrong?)"
+            return rate
+    return None

@@ -1,9 +1,12 @@
 """What "converged" means, by the objective: a vanishing gradient, a vanishing gradient
 mapping (proximal_gradient), or an objective that stopped decreasing (kinks)."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
+import gdcheck
 from gdcheck import verify
 
 KINKED = """\
@@ -113,3 +116,66 @@ def test_runs_that_reach_different_minima_are_named_with_their_values(tmp_path):
     assert [m["value"] for m in minima] == pytest.approx([values[0], values[2]], abs=1e-12)
     assert sorted(minima[0]["runs"] + minima[1]["runs"]) == list(range(1, 9))
     assert "The runs reached 2 different minima: value -0.30" in result.summary
+
+
+ON_THE_KINK = """\
+gdcheck: 1
+name: on-the-kink
+parameters:
+  a: {init: INIT}
+  b: {init: constant(0.5)}
+objective: abs(a - b) + 0.1*a
+optimizer: {method: gd, learning_rate: 0.1, steps: 10}
+checks: {gradient: false, convergence: false, descent: {examples: 20}}
+"""
+
+
+def test_descent_skips_a_point_on_a_kink_where_no_step_lowers_the_objective(tmp_path):
+    """At a = b the exact gradient is (0.1, 0) (d|x|/dx = 0 at 0), and a step of any size η
+    gives f = 0.1a + 0.09η > 0.1a: −g is no descent direction on the kink. Such points say
+    nothing; with every point there, nothing was checked, which is no pass."""
+    path = tmp_path / "spec.yaml"
+    path.write_text(ON_THE_KINK.replace("INIT", "constant(0.5)"))
+    result = verify(path, report_dir=None).checks["descent"]
+    assert not result.passed
+    assert "no point could be checked: all" in result.summary
+    assert result.details["skipped"] == result.details["evaluated"] > 0
+    path.write_text(ON_THE_KINK.replace("INIT", "'uniform(-1, 1)'"))
+    result = verify(path, report_dir=None).checks["descent"]
+    assert result.passed, result.summary       # steps that stay on one side lower f
+
+
+def test_descent_still_fails_a_too_large_rate_away_from_the_kinks(tmp_path):
+    """|a − 5| + a² on a in (−1, 1): no step of η = 1.2 reaches the kink at 5 from there,
+    and past 2/L = 1 (L = 2) gradient descent climbs: that point is a failure, not a skip."""
+    path = tmp_path / "spec.yaml"
+    path.write_text(ON_THE_KINK.replace("INIT", "'uniform(-1, 1)'")
+                    .replace("abs(a - b) + 0.1*a", "abs(a - 5) + a**2 + 0*b")
+                    .replace("learning_rate: 0.1", "learning_rate: 1.2"))
+    result = verify(path, report_dir=None).checks["descent"]
+    assert not result.passed
+    assert "a learning rate of 0.6 would have lowered it there" in result.summary
+
+
+SPECS = Path(__file__).resolve().parents[2] / "specs"
+
+
+def test_the_bundled_lasso_reaches_the_coordinate_descent_solution():
+    """specs/lasso.yaml against an independent solver on its own data: exact coordinate
+    minimisation of ½·mean((Xw + b − y)²) + lam·Σ|wⱼ| (b unpenalised)."""
+    result = verify(SPECS / "lasso.yaml", report_dir=None)
+    assert result.passed, {name: check.summary for name, check in result.checks.items()}
+    problem = gdcheck.compile(SPECS / "lasso.yaml")
+    design = np.c_[problem.data["x"], np.ones(problem.samples)]
+    gram = design.T @ design / problem.samples
+    moment = design.T @ problem.data["y"] / problem.samples
+    theta = np.zeros(6)
+    penalty = np.array([0.1] * 5 + [0.0])
+    for _ in range(5000):
+        for j in range(6):
+            rest = moment[j] - gram[j] @ theta + gram[j, j] * theta[j]
+            theta[j] = np.sign(rest) * max(abs(rest) - penalty[j], 0.0) / gram[j, j]
+    assert np.count_nonzero(theta[:5]) == 2          # the irrelevant weights are zero...
+    for run in result.checks["convergence"].details["runs"]:
+        np.testing.assert_allclose(run["final"], theta, atol=1e-8)
+        assert [value == 0 for value in run["final"][:5]] == [False, True, True, False, True]
