@@ -59,7 +59,7 @@ class Criterion:
 def criterion(context: Context) -> Criterion:
     settings = context.spec.checks.convergence
     assert settings is not None
-    kinked = bool(context.problem.objective.kinks)
+    kinked = not context.problem.differentiable   # creases (Huber's loss) are no kinks
     if settings.criterion == "objective":
         return Criterion("objective", "set by checks.convergence.criterion")
     if context.spec.optimizer.method == "proximal_gradient":
@@ -155,7 +155,7 @@ def _end(context: Context, final: np.ndarray, record: dict[str, Any]) -> str | N
         return "diverged"
     if not record["converged"]:
         return "not stationary"
-    if context.problem.size > DENSE_UP_TO or context.problem.objective.kinks:
+    if context.problem.size > DENSE_UP_TO or not context.problem.differentiable:
         return None
     try:
         with np.errstate(all="ignore"):

@@ -116,6 +116,11 @@ class Kernels:
         return any(bool(np.any((np.abs(k) <= KINK_MARGIN * np.asarray(r)) & (np.asarray(r) > 0)))
                    for k, r in zip(values[:count], values[count:], strict=True))
 
+    def kink_values(self, theta: np.ndarray) -> tuple[Any, ...]:
+        """Each kink's argument at θ, entry by entry (zero where it switches branch)."""
+        steps = list(self.layout.unpack(np.zeros(self.layout.size)).values())
+        return self._run(self._kink, theta, steps)[:len(self.objective.kinks)]
+
     # -- helpers
 
     def _run(self, program: Program, theta: np.ndarray, extra: list[Any] | None = None

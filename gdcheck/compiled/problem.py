@@ -21,6 +21,7 @@ from ..symbolic.derivation import GraphObjective
 from ..symbolic.l1 import required_l1_weights
 from ..symbolic.objective import SymbolicObjective, derive
 from .columns import DataColumns
+from .creases import gradient_jumps
 from .kernels import Kernels
 from .layout import ParameterLayout
 from .program import Program
@@ -49,6 +50,17 @@ class Problem:
     def symbolic(self) -> SymbolicObjective:
         """The objective entry by entry in SymPy, for people to read (small specs)."""
         return derive(self.spec)
+
+    @cached_property
+    def gradient_jumps(self) -> tuple[bool, ...]:
+        """Per kink of the objective: True where the exact gradient jumps across it, False
+        where it was measured continuous (a crease, as in Huber's loss: `creases.py`)."""
+        return gradient_jumps(self)
+
+    @property
+    def differentiable(self) -> bool:
+        """No kink of the objective is a kink of its gradient (creases allowed)."""
+        return not any(self.gradient_jumps)
 
     @cached_property
     def l1_weights(self) -> np.ndarray | None:
