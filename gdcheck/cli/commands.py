@@ -20,14 +20,16 @@ from typing import TextIO
 from .. import defaults
 from ..checks.against import import_function
 from ..compiled import compile_spec
-from ..errors import GdcheckError, Location, SpecError, UsageError, excerpt
+from ..compiled.export import export_source
+from ..errors import GdcheckError, Location, SpecError, UsageError, excerpt, printable
 from ..reports import run_document, write_index, write_junit, write_summary
-from ..reports.files import writable_file, writable_folder, write_failure
+from ..reports.files import atomic_write, writable_file, writable_folder, write_failure
 from ..results import Finished, Outcome, RunTotals, SpecFailure
 from ..runner import RunOptions, run_limited, run_specs
 from ..spec import Spec, load
 from ..spec.discovery import spec_paths
 from ..spec.root import set_root
+from ..spec.schema import schema_text
 from ..symbolic.display import derivation
 from ..symbolic.notation import derivation_lines
 from ..symbolic.objective import SymbolicObjective
@@ -195,7 +197,60 @@ def _guarded(spec: Spec, step: Callable[[Spec], SymbolicObjective]) -> SymbolicO
                         "the expressions are too large to derive") from None
 
 
+def export_command(arguments: argparse.Namespace, out: TextIO, interrupts: Interrupts) -> int:
+    """Write the module in a child process, under the time and memory limits of `verify`."""
+    spec = Path(arguments.spec)
+    output = _output_file(arguments.output, spec)
+    source = run_limited(spec, lambda: export_source(spec, arguments.to), arguments.timeout,
+                         arguments.memory, interrupts.count)
+    if interrupts.count():
+        return _interrupted(interrupts)
+    if isinstance(source, SpecFailure):
+        say(f"Error: {source.message}", file=sys.stderr)
+        return 2
+    return _emit(source, output, out, f"the {arguments.to} module of {spec}")
+
+
+def schema_command(arguments: argparse.Namespace, out: TextIO, interrupts: Interrupts) -> int:
+    return _emit(schema_text(), _output_file(arguments.output), out, "the spec JSON Schema")
+
+
+def _output_file(option: str | None, spec: Path | None = None) -> Path | None:
+    """The file -o names, refused before any work if it cannot be written or is a spec."""
+    if option is None:
+        return None
+    path = Path(option)
+    if path.suffix.lower() in (".yaml", ".yml") or (
+            spec is not None and path.exists() and spec.exists() and path.samefile(spec)):
+        raise UsageError(f"-o {printable(option)}: that would write over a spec; name a Python "
+                         f"file instead (e.g. -o {path.with_suffix('.py').name})")
+    try:
+        writable_file(path)
+    except OSError as error:
+        where = "" if error.filename in (None, option, str(path)) else f" ({error.filename})"
+        raise UsageError(f"-o {printable(option)}: cannot write there{where}: "
+                         f"{write_failure(error)}") from None
+    return path
+
+
+def _emit(text: str, output: Path | None, out: TextIO, what: str) -> int:
+    """`text` on stdout, or into `output` (saying so); 2 if the file could not be written."""
+    if output is None:
+        out.write(text)
+        return 0
+    try:
+        atomic_write(output, text)
+    except OSError as error:
+        say(f"Error: cannot write {error.filename or output}: {write_failure(error)}",
+            file=sys.stderr)
+        return 2
+    say(f"wrote {what} to {output}", file=out)
+    return 0
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO, Interrupts], int]] = {
     "verify": verify_command,
     "derive": derive_command,
+    "export": export_command,
+    "schema": schema_command,
 }

@@ -1,4 +1,4 @@
-"""The command line's arguments: `gdcheck verify` and `gdcheck derive`."""
+"""The command line's arguments: `gdcheck verify`, `derive`, `export` and `schema`."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 from typing import NoReturn
 
 from .. import defaults
+from ..compiled.export import TARGETS
 from ..errors import UsageError
 from ..options import examples, memory, natural, positive, seconds, size_text
 from ..runner import default_jobs
@@ -54,7 +55,25 @@ def parser() -> argparse.ArgumentParser:
                         help="specs verified at once, each in its own process (default "
                              f"{default_jobs()}: the cores, at most {defaults.MAX_JOBS})")
     _limits(verify, "each spec")
+    export = commands.add_parser("export", help="write the exact loss and gradient as a "
+                                 "standalone Python module")
+    export.add_argument("spec", help="a spec file")
+    export.add_argument("--to", choices=tuple(TARGETS), default="numpy",
+                        help="numpy (default): loss(params, data) and gradient(params, "
+                             "data) on arrays; torch: the same on tensors, and ExactLoss, an "
+                             "autograd function whose backward is the exact gradient")
+    _output(export, "the module")
+    _limits(export, "the export")
+    schema = commands.add_parser("schema", help="print the JSON Schema of the spec format "
+                                 "(for editors and YAML tools)")
+    _output(schema, "the schema")
+    schema.set_defaults(root=None)
     return root
+
+
+def _output(command: argparse.ArgumentParser, what: str) -> None:
+    command.add_argument("-o", "--output", metavar="FILE",
+                         help=f"write {what} to FILE (default: stdout)")
 
 
 def _limits(command: argparse.ArgumentParser, what: str) -> None:
