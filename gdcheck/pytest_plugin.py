@@ -12,9 +12,11 @@ enabled check, in the order `gdcheck verify` runs them::
     replay: gdcheck verify specs/logistic.yaml --seed 3
 
 The spec is verified once, when the first of its items runs; every item then
-reports its own check. A spec that does not load is one failed item, `<file>::load`,
-showing `Error: <file>:<line>: <field>: <message>`. Reports are written only
-when `--gdcheck-report-dir DIR` is given, so a test run leaves no files behind.
+reports its own check. Under pytest-xdist (`pytest -n 2 specs/`) all the items of a
+spec go to one worker, so each spec is still verified once. A spec that does not
+load is one failed item, `<file>::load`, showing `Error: <file>:<line>: <field>:
+<message>`. Reports are written only when `--gdcheck-report-dir DIR` is given, so
+a test run leaves no files behind.
 `-p no:gdcheck` turns the plugin off.
 """
 
@@ -63,6 +65,30 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> SpecFile |
     if file_path.suffix in (".yaml", ".yml") and _is_spec(file_path):
         return SpecFile.from_parent(parent, path=file_path)
     return None
+
+
+@pytest.hookimpl(optionalhook=True)   # a hook of pytest-xdist, when it is installed
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Under `pytest -n N` (xdist's `load`, or `loadgroup`), give all the checks of a spec to
+    one worker, so that each spec is verified once; other tests are spread as before.
+    `loadscope` and `loadfile` keep a spec's items together already; under `worksteal` or
+    `each` a spec may be verified by several workers, to the same verdicts and reports."""
+    if config.getvalue("dist") not in ("load", "loadgroup"):
+        return None
+    try:
+        from xdist.scheduler import LoadGroupScheduling
+    except ImportError:   # xdist before 2.5: its own scheduling
+        return None
+
+    class SpecScheduling(LoadGroupScheduling):
+        """`loadgroup` (under `load` no test has a group: each is its own unit), and each
+        spec file one unit."""
+
+        def _split_scope(self, nodeid: str) -> str:
+            file = nodeid.split("::", 1)[0]
+            return file if file.endswith((".yaml", ".yml")) else super()._split_scope(nodeid)
+
+    return SpecScheduling(config, log)
 
 
 def _is_spec(path: Path) -> bool:

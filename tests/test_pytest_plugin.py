@@ -3,7 +3,9 @@
 Each test runs pytest in-process on specs written to a temporary folder. Plugin
 autoloading is off there, so the plugin is loaded with `-p gdcheck.pytest_plugin`
 whether or not its entry point is installed (loading it both ways would register
-the module twice).
+the module twice). What the plugin imports only when a spec runs (`gdcheck.verify`,
+and with it NumPy) is imported here first: pytester forgets the modules an in-process
+run imported, and NumPy cannot be imported a second time in one process.
 """
 
 import importlib.metadata
@@ -11,6 +13,7 @@ import xml.etree.ElementTree as ElementTree
 
 import pytest
 
+import gdcheck.verify  # noqa: F401  (see below)
 from gdcheck import pytest_plugin
 
 pytest_plugins = ["pytester"]

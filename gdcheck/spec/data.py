@@ -7,6 +7,7 @@ raises DataError naming the field, file, row, column or array at fault.
 
 from __future__ import annotations
 
+import ast
 import math
 from collections.abc import Callable
 from typing import Any
@@ -26,7 +27,7 @@ from .datacheck import (
     shape_text,
 )
 from .datafiles import read_csv_data, read_npz_data
-from .model import CsvData, GenerateData, InlineData, NpzData, Spec, Variable
+from .model import CsvData, GenerateData, InlineData, NpzData, Spec, Text, Variable
 from .source import describe
 
 ModelFunction = Callable[[dict[str, np.ndarray], dict[str, np.ndarray]], np.ndarray]
@@ -76,7 +77,8 @@ def _generate(spec: Spec, source: GenerateData, model: ModelFunction | None) -> 
     with np.errstate(all="ignore"):  # overflow shows up as a non-finite row, named below
         output = _model_output(spec.target, source, model(truth, inputs))
     if source.labels is not None:
-        output = LABELS[source.labels](spec.target, source, output, rng)
+        call = outer_call(spec.model)
+        output = LABELS[source.labels](spec.target, source, output, call, rng)
     elif source.noise is not None:
         output = output + source.noise.sample(rng, output.shape)
     return {**inputs, spec.target.name: output}
@@ -111,37 +113,95 @@ def _model_output(target: Variable, source: GenerateData, output: Any) -> np.nda
     return output
 
 
-def _bernoulli(target: Variable, source: GenerateData, probability: np.ndarray,
+# What the model's output is, read off its outermost call (the grammar has validated the
+# text); a model that does not say is read by its values (`_bernoulli`, `_categorical`).
+OUTPUT_FORMS = {"sigmoid(...)": "probabilities", "softmax(...)": "probabilities",
+                "log_softmax(...)": "log-probabilities",
+                "log(sigmoid(...))": "log-probabilities", "log(softmax(...))": "log-probabilities"}
+
+
+def outer_call(model: Text | None) -> str | None:
+    """The model's outermost call as `sigmoid(...)` or `log(softmax(...))`, or None."""
+    if model is None:
+        return None
+    try:
+        body = ast.parse(" ".join(model.text.splitlines()).strip(), mode="eval").body
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None   # not yet through the grammar (load_data on a bare Spec): say nothing
+    name = _called(body)
+    inner = _called(body.args[0]) if name == "log" and isinstance(body, ast.Call) else None
+    return None if name is None else f"log({inner}(...))" if inner else f"{name}(...)"
+
+
+def _called(node: ast.expr) -> str | None:
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.args:
+        return node.func.id
+    return None
+
+
+def _sigmoid(logit: np.ndarray) -> np.ndarray:
+    return np.exp(-np.logaddexp(0.0, -logit))   # no overflow for logits of either sign
+
+
+def _softmax(scores: np.ndarray) -> np.ndarray:
+    exponentials = np.exp(scores - scores.max(axis=1, keepdims=True))
+    return exponentials / exponentials.sum(axis=1, keepdims=True)
+
+
+def _bernoulli(target: Variable, source: GenerateData, output: np.ndarray, call: str | None,
                rng: np.random.Generator) -> np.ndarray:
     where = source.location.child("labels")
     if target.shape:
         raise DataError(where, f"labels: bernoulli needs a scalar target; '{target.name}' has "
                         f"shape {list(target.shape)}")
-    row = first((probability < 0) | (probability > 1))
-    if row is not None:
-        raise DataError(where, f"labels: bernoulli needs model output in [0, 1] (a probability);"
-                        f" sample row {row} gives {probability[row]:g}")
+    probability = _bernoulli_probability(output, call, where)
     return (rng.uniform(size=len(probability)) < probability).astype(float)
 
 
-def _categorical(target: Variable, source: GenerateData, probability: np.ndarray,
+def _bernoulli_probability(output: np.ndarray, call: str | None, where: Location) -> np.ndarray:
+    """P(y = 1): the output itself, exp of a log-probability, or sigmoid of a logit."""
+    form = OUTPUT_FORMS.get(call or "")
+    if form == "log-probabilities":
+        return np.exp(output)
+    row = first((output < 0) | (output > 1))
+    if row is None:
+        return output
+    if form is None:
+        return _sigmoid(output)
+    raise DataError(where, f"labels: bernoulli needs model output in [0, 1] (a probability, as "
+                    f"{call} says); sample row {row} gives {output[row]:g}")
+
+
+def _categorical(target: Variable, source: GenerateData, output: np.ndarray, call: str | None,
                  rng: np.random.Generator) -> np.ndarray:
     where = source.location.child("labels")
     if len(target.shape) != 1:
         raise DataError(where, f"labels: categorical needs a vector target; '{target.name}' has "
                         f"shape {list(target.shape)}")
-    outside = ((probability < 0) | (probability > 1)).any(axis=1)
-    row = first(outside | (np.abs(probability.sum(axis=1) - 1) > PROBABILITY_TOL))
-    if row is not None:
-        raise DataError(where, "labels: categorical needs each row of model output to be "
-                        f"probabilities (in [0, 1], summing to 1); sample row {row} gives "
-                        f"{row_text(probability, row)}")
+    probability = _categorical_probability(output, call, where)
     # Inverse-CDF sampling, all rows at once: the chosen class is the number of
     # cumulative sums at or below a uniform draw scaled to the row's total.
     cumulative = np.cumsum(probability, axis=1)
     draws = rng.uniform(size=(len(probability), 1)) * cumulative[:, -1:]
     chosen = np.minimum((cumulative <= draws).sum(axis=1), target.shape[0] - 1)
     return np.eye(target.shape[0])[chosen]
+
+
+def _categorical_probability(output: np.ndarray, call: str | None, where: Location
+                             ) -> np.ndarray:
+    """Each row's class probabilities: the output itself, or softmax of log-probabilities
+    (which gives them back, normalised) or of logits."""
+    form = OUTPUT_FORMS.get(call or "")
+    outside = ((output < 0) | (output > 1)).any(axis=1)
+    row = first(outside | (np.abs(output.sum(axis=1) - 1) > PROBABILITY_TOL))
+    if form == "log-probabilities" or (form is None and row is not None):
+        return _softmax(output)
+    if row is None:
+        return output
+    raise DataError(where, "labels: categorical needs each row of model output to be "
+                    f"probabilities (in [0, 1], summing to 1), as {call} says; sample row {row} "
+                    f"gives {row_text(output, row)}; for softmax to normalise scores, end the "
+                    "model in log_softmax(...) or return the scores")
 
 
 LABELS = {"bernoulli": _bernoulli, "categorical": _categorical}

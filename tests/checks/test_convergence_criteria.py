@@ -179,3 +179,27 @@ def test_the_bundled_lasso_reaches_the_coordinate_descent_solution():
     for run in result.checks["convergence"].details["runs"]:
         np.testing.assert_allclose(run["final"], theta, atol=1e-8)
         assert [value == 0 for value in run["final"][:5]] == [False, True, True, False, True]
+
+
+def test_the_bundled_hinge_svm_reaches_the_quadratic_program_optimum():
+    """specs/hinge_svm.yaml against the SVM's primal quadratic program, solved by SLSQP:
+    minimise mean(ξ) + lam·|w|² subject to ξ ≥ 0 and ξᵢ ≥ 1 − sᵢ(w·xᵢ + b)."""
+    from scipy.optimize import minimize
+
+    result = verify(SPECS / "hinge_svm.yaml", report_dir=None)
+    assert result.passed, {name: check.summary for name, check in result.checks.items()}
+    problem = gdcheck.compile(SPECS / "hinge_svm.yaml")
+    x, signs, n = problem.data["x"], 2 * problem.data["y"] - 1, problem.samples
+
+    def objective(z):
+        return z[3:].mean() + 0.05 * (z[:2] @ z[:2])
+
+    margins = {"type": "ineq", "fun": lambda z: z[3:] - 1 + signs * (x @ z[:2] + z[2])}
+    slack = {"type": "ineq", "fun": lambda z: z[3:]}
+    start = np.r_[0.0, 0.0, 0.0, np.ones(n)]
+    solution = minimize(objective, start, constraints=[margins, slack], method="SLSQP",
+                        options={"maxiter": 500, "ftol": 1e-12})
+    assert solution.success, solution.message
+    for run in result.checks["convergence"].details["runs"]:
+        assert run["best_loss"] == pytest.approx(solution.fun, abs=1e-6)
+        np.testing.assert_allclose(run["final"][:2], solution.x[:2], atol=2e-3)

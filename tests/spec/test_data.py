@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -9,9 +10,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from gdcheck.errors import DataError, UsageError
-from gdcheck.spec import Spec, load
-from gdcheck.spec.data import load_data
+from gdcheck.compiled import compile_spec
+from gdcheck.errors import DataError, Location, UsageError
+from gdcheck.spec import Spec, Text, load
+from gdcheck.spec.data import OUTPUT_FORMS, load_data, outer_call
 
 OPTIMIZER = "optimizer: {method: gd, learning_rate: 0.1, steps: 10}\n"
 
@@ -71,6 +73,42 @@ HEADS: dict[str, tuple[str, Any]] = {
         model: softmax(x @ W)
         """,
         lambda p, x: _softmax(x["x"] @ p["W"]),
+    ),
+    "log_sigmoid": (
+        """
+        parameters: {w: {shape: [2]}, b: {}}
+        inputs: {x: {shape: [2]}}
+        target: {y: {}}
+        model: log(sigmoid(dot(w, x) + b))
+        """,
+        lambda p, x: np.log(_sigmoid(x["x"] @ p["w"] + p["b"])),
+    ),
+    "scores": (
+        """
+        parameters: {W: {shape: [2, 3]}}
+        inputs: {x: {shape: [2]}}
+        target: {y: {shape: [3]}}
+        model: x @ W
+        """,
+        lambda p, x: x["x"] @ p["W"],
+    ),
+    "log_softmax": (
+        """
+        parameters: {W: {shape: [2, 3]}}
+        inputs: {x: {shape: [2]}}
+        target: {y: {shape: [3]}}
+        model: log_softmax(x @ W)
+        """,
+        lambda p, x: np.log(_softmax(x["x"] @ p["W"])),
+    ),
+    "sigmoids": (
+        """
+        parameters: {W: {shape: [2, 2]}}
+        inputs: {x: {shape: [2]}}
+        target: {y: {shape: [2]}}
+        model: sigmoid(x @ W)
+        """,
+        lambda p, x: _sigmoid(x["x"] @ p["W"]),
     ),
     "matrix": (
         """
@@ -232,6 +270,138 @@ def test_categorical_never_picks_a_class_of_probability_zero(
     np.testing.assert_array_equal(arrays["y"], np.tile(np.eye(2)[expected], (500, 1)))
 
 
+# Each form of model output with its true label probabilities, worked out here with numpy:
+# (head, truth, labels, inputs, probabilities of each class given x).
+W3 = np.array([[2.0, 0.0, -2.0], [0.0, 1.0, 0.0]])
+LABEL_FORMS = {
+    "probability": ("logistic", "{w: [2.0, -1.0], b: 0.3}", "bernoulli", "normal(0, 1)",
+                    lambda x: _sigmoid(x @ [2.0, -1.0] + 0.3)),
+    "logit": ("binary", "{w: [2.0, -1.0], b: 0.3}", "bernoulli", "normal(0, 1)",
+              lambda x: _sigmoid(x @ [2.0, -1.0] + 0.3)),
+    "log-probability": ("log_sigmoid", "{w: [2.0, -1.0], b: 0.3}", "bernoulli", "normal(0, 1)",
+                        lambda x: _sigmoid(x @ [2.0, -1.0] + 0.3)),
+    # values in [0, 1] from a model that does not say: read as probabilities, not logits
+    "in [0, 1]": ("binary", "{w: [1, 1], b: 0}", "bernoulli", "uniform(0, 0.5)",
+                  lambda x: x.sum(axis=1)),
+    "softmax": ("softmax", "{W: [[2, 0, -2], [0, 1, 0]]}", "categorical", "normal(0, 1)",
+                lambda x: _softmax(x @ W3)),
+    "scores": ("scores", "{W: [[2, 0, -2], [0, 1, 0]]}", "categorical", "normal(0, 1)",
+               lambda x: _softmax(x @ W3)),
+    "log_softmax": ("log_softmax", "{W: [[2, 0, -2], [0, 1, 0]]}", "categorical",
+                    "normal(0, 1)", lambda x: _softmax(x @ W3)),
+    # rows in [0, 1] that do not sum to 1: scores, whatever their range
+    "scores in [0, 1]": ("multi", "{W: [[1, 0], [0, 0.5]]}", "categorical", "uniform(0, 1)",
+                         lambda x: _softmax(x @ np.diag([1.0, 0.5]))),
+}
+
+
+def assert_frequencies_match(labels: np.ndarray, probability: np.ndarray) -> None:
+    """In each fifth of the samples by a class's probability, the share of labels of that
+    class is within 4.5 standard errors of the mean probability."""
+    labels, probability = labels.reshape(len(labels), -1), probability.reshape(len(labels), -1)
+    if probability.shape[1] == 1:   # bernoulli: class 1, and class 0 = 1 - p
+        labels, probability = np.hstack([labels, 1 - labels]), np.hstack([probability,
+                                                                          1 - probability])
+    for k in range(probability.shape[1]):
+        for rows in np.array_split(np.argsort(probability[:, k]), 5):
+            p = probability[rows, k]
+            error = np.sqrt((p * (1 - p)).sum()) / len(rows)
+            assert abs(labels[rows, k].mean() - p.mean()) <= 4.5 * error + 1e-12, (k, p.mean())
+
+
+@pytest.mark.parametrize("form", LABEL_FORMS)
+def test_labels_follow_the_true_probabilities_of_each_output_form(tmp_path: Path,
+                                                                   form: str) -> None:
+    head, truth, labels, inputs, probability = LABEL_FORMS[form]
+    arrays = load_arrays(tmp_path, head, f"""
+        generate: {{n: 20000, seed: 4, inputs: {{x: "{inputs}"}}, truth: {truth},
+                   labels: {labels}}}
+    """)
+    assert set(np.unique(arrays["y"])) == {0.0, 1.0}
+    if labels == "categorical":
+        np.testing.assert_array_equal(arrays["y"].sum(axis=1), 1.0)
+    assert_frequencies_match(arrays["y"], probability(arrays["x"]))
+
+
+STABLE_FORMS = {
+    "logit": ("""
+        parameters: {w: {shape: [2]}, b: {}}
+        inputs: {x: {shape: [2]}}
+        target: {y: {}}
+        model: dot(w, x) + b
+        loss: softplus(y_pred) - y*y_pred
+        """, "{w: [2.0, -1.0], b: 0.3}", "bernoulli",
+              lambda x: _sigmoid(x @ [2.0, -1.0] + 0.3)),
+    "log_softmax": ("""
+        parameters: {W: {shape: [3, 2]}, b: {shape: [3]}}
+        inputs: {x: {shape: [2]}}
+        target: {y: {shape: [3]}}
+        model: log_softmax(W @ x + b)
+        loss: -dot(y, y_pred)
+        """, "{W: [[2, 0], [0, 1], [-2, 0]], b: [0, 0.5, 0]}", "categorical",
+                    lambda x: _softmax(x @ W3 + [0, 0.5, 0])),
+}
+
+
+@pytest.mark.parametrize("form", STABLE_FORMS)
+def test_a_compiled_spec_in_the_stable_form_generates_its_labels(tmp_path: Path,
+                                                                 form: str) -> None:
+    head, truth, labels, probability = STABLE_FORMS[form]
+    path = tmp_path / "spec.yaml"
+    path.write_text("gdcheck: 1\nname: t\n" + textwrap.dedent(head).lstrip() + OPTIMIZER
+                    + f"data:\n  generate: {{n: 20000, seed: 6, inputs: {{x: 'normal(0, 1)'}},"
+                    f" truth: {truth}, labels: {labels}}}\n", encoding="utf-8")
+    arrays = compile_spec(load(path)).data
+    assert_frequencies_match(arrays["y"], probability(arrays["x"]))
+
+
+def test_the_frequency_check_tells_a_logit_from_a_probability() -> None:
+    """The oracle has power: labels drawn with p = z instead of sigmoid(z) fail it."""
+    rng = np.random.default_rng(0)
+    z = rng.uniform(0, 1, size=20000)
+    assert_frequencies_match((rng.uniform(size=z.size) < _sigmoid(z)).astype(float), _sigmoid(z))
+    with pytest.raises(AssertionError):
+        assert_frequencies_match((rng.uniform(size=z.size) < z).astype(float), _sigmoid(z))
+
+
+# sha256 of the labels these made before logits and log-probabilities were read
+PROBABILITY_DIGESTS = {
+    ("logistic", "{w: [2.0, -1.0], b: 0.3}", "bernoulli"):
+        "e4a20c7d130473445d72887647e63638b7a43f4624aeb94dc97c1da364183a7d",
+    ("softmax", "{W: [[2, 0, -2], [0, 1, 0]]}", "categorical"):
+        "b0ca78285999804b1f08000b34b8aa040b2164881d59669099ec0409ce0f4a3b",
+}
+
+
+@pytest.mark.parametrize("head, truth, labels", PROBABILITY_DIGESTS)
+def test_labels_from_probabilities_are_the_ones_made_before(tmp_path: Path, head: str,
+                                                            truth: str, labels: str) -> None:
+    arrays = load_arrays(tmp_path, head, f"""
+        generate: {{n: 1000, seed: 7, inputs: {{x: "normal(0, 1)"}}, truth: {truth},
+                   labels: {labels}}}
+    """)
+    digest = hashlib.sha256(arrays["y"].tobytes()).hexdigest()
+    assert digest == PROBABILITY_DIGESTS[head, truth, labels]
+
+
+@pytest.mark.parametrize("model, call, form", [
+    ("sigmoid(dot(w, x) + b)", "sigmoid(...)", "probabilities"),
+    ("(softmax(W @ x))", "softmax(...)", "probabilities"),
+    ("log_softmax(W @ x + b)", "log_softmax(...)", "log-probabilities"),
+    ("log(sigmoid(dot(w, x)))", "log(sigmoid(...))", "log-probabilities"),
+    ("log(\n  softmax(W @ x))", "log(softmax(...))", "log-probabilities"),
+    ("dot(w, x) + b", None, None),
+    ("1 - sigmoid(z)", None, None),
+    ("log(dot(w, x))", "log(dot(...))", None),
+    ("tanh(z", None, None),   # not through the grammar: no say
+])
+def test_the_models_outermost_call_says_what_its_output_is(
+        model: str, call: str | None, form: str | None) -> None:
+    found = outer_call(Text(model, Location("spec.yaml", 9, "model")))
+    assert found == call
+    assert OUTPUT_FORMS.get(found or "") == form
+
+
 def test_noise_has_the_declared_mean_and_spread(tmp_path: Path) -> None:
     arrays = load_arrays(tmp_path, "binary", """
         generate: {n: 20000, seed: 4, inputs: {x: "uniform(-1, 1)"}, truth: {w: [1, 2], b: 3},
@@ -336,13 +506,11 @@ ERRORS = [
      "'W' is a ragged list; expected shape [2, 2]"),
     ("multi", GEN + "truth: {W: [[1, 0], [0, 1]]}, labels: bernoulli}", {},
      "labels: bernoulli needs a scalar target; 'y' has shape [2]"),
-    ("binary", "generate: {n: 5, inputs: {x: constant(1)}, truth: {w: [1, 1], b: 0}, "
-     "labels: bernoulli}", {},
-     "needs model output in [0, 1] (a probability); sample row 0 gives 2"),
     ("binary", GEN + "truth: {w: [1, 1], b: 0}, labels: categorical}", {},
      "labels: categorical needs a vector target; 'y' has shape []"),
-    ("multi", "generate: {n: 5, inputs: {x: constant(0.7)}, truth: {W: [[1, 0], [0, 1]]}, "
-     "labels: categorical}", {}, "summing to 1); sample row 0 gives [0.7 0.7]"),
+    ("sigmoids", "generate: {n: 5, inputs: {x: constant(0.7)}, truth: {W: [[1, 0], [0, 1]]}, "
+     "labels: categorical}", {}, "summing to 1), as sigmoid(...) says; sample row 0 gives "
+     "[0.668"),
     ("logistic", GEN + "truth: {w: [1, 1], b: 0}, labels: bernoulli, noise: 'normal(0, 1)'}", {},
      "data.generate.noise: 'noise' cannot go with 'labels: bernoulli'"),
     ("root", "generate: {n: 5, inputs: {x: constant(-1)}, truth: {w: [1, 1], b: 0}}", {},
