@@ -145,6 +145,40 @@ INVALID = [
     case("epsilon-with-nesterov", objective(optimizer=optimizer(
         "method: nesterov, learning_rate: 0.1, steps: 10, epsilon: 1.0e-8")),
         "optimizer.epsilon", "applies to method adam"),
+    # schedules and the proximal method
+    case("schedule-unknown", objective(optimizer=optimizer(
+        "method: gd, steps: 10, learning_rate: {initial: 0.1, schedule: cosin}")),
+        "optimizer.learning_rate.schedule", "(did you mean 'cosine'?)"),
+    case("schedule-without-initial", objective(optimizer=optimizer(
+        "method: gd, steps: 10, learning_rate: {schedule: inverse}")),
+        "optimizer.learning_rate.initial", "missing (required)"),
+    case("schedule-initial-zero", objective(optimizer=optimizer(
+        "method: gd, steps: 10, learning_rate: {initial: 0, schedule: inverse}")),
+        "optimizer.learning_rate.initial", "expected a number > 0"),
+    case("schedule-every-with-cosine", objective(optimizer=optimizer(
+        "method: gd, steps: 10, learning_rate: {initial: 0.1, schedule: cosine, every: 2}")),
+        "optimizer.learning_rate.every", "applies to schedule step, not 'cosine'"),
+    case("schedule-factor-above-one", objective(optimizer=optimizer(
+        "method: gd, steps: 10, learning_rate: {initial: 0.1, schedule: step, factor: 2}")),
+        "optimizer.learning_rate.factor", "<= 1"),
+    case("schedule-every-zero", objective(optimizer=optimizer(
+        "method: gd, steps: 10, learning_rate: {initial: 0.1, schedule: step, every: 0}")),
+        "optimizer.learning_rate.every", "expected an integer >= 1"),
+    case("schedule-final-above-initial", objective(optimizer=optimizer(
+        "method: gd, steps: 10, learning_rate: {initial: 0.1, schedule: cosine, final: 1}")),
+        "optimizer.learning_rate.final", "at most the initial rate 0.1"),
+    case("schedule-misspelt-key", objective(optimizer=optimizer(
+        "method: gd, steps: 10, learning_rate: {initial: 0.1, shedule: step}")),
+        "optimizer.learning_rate.shedule", "(did you mean 'schedule'?)"),
+    case("accelerated-with-gd", objective(optimizer=optimizer(f"{GD}, accelerated: true")),
+         "optimizer.accelerated", "applies to method proximal_gradient, not 'gd'"),
+    case("accelerated-not-boolean", objective(optimizer=optimizer(
+        "method: proximal_gradient, learning_rate: 0.1, steps: 10, accelerated: 1")),
+        "optimizer.accelerated", "expected true or false"),
+    case("criterion-unknown", objective(checks="checks: {convergence: {criterion: loss}}"),
+         "checks.convergence.criterion", "expected one of: auto, gradient, objective"),
+    case("loss-tol-negative", objective(checks="checks: {convergence: {loss_tol: -1}}"),
+         "checks.convergence.loss_tol", "expected a number >= 0"),
     case("momentum-above-one", objective(optimizer=optimizer(
         "method: momentum, learning_rate: 0.1, steps: 10, momentum: 1.5")),
         "optimizer.momentum", "<= 1"),
