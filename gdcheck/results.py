@@ -60,7 +60,9 @@ class Verification:
 
     `checks` maps each check that ran (`gradient`, `descent`, `convergence`,
     `hessian`, `convex`, `against`) to its CheckResult; `passed` is True when
-    all passed. `report_dir` is the folder its report was written to, if any.
+    all passed. `learning_rate_map` is the learning-rate map as report.json holds it
+    (`{"rates": [...], "final_loss": [...], ..., "verdict": ...}`, or `{"skipped": why}`;
+    None: not computed). `report_dir` is the folder its report was written to, if any.
     """
 
     spec: Spec
@@ -73,6 +75,7 @@ class Verification:
     warnings: list[str] = field(default_factory=list)
     definitions: list[str] = field(default_factory=list)   # "t1 = ...", used by the formulas
     timings: dict[str, float] = field(default_factory=dict)
+    learning_rate_map: dict[str, Any] | None = None
     report_dir: Path | None = None
 
     @property
@@ -98,6 +101,8 @@ class Verification:
             "nondifferentiable": self.nondifferentiable,
             "warnings": self.warnings,
             "checks": {name: check.to_json() for name, check in self.checks.items()},
+            "learning_rate_map": self.learning_rate_map if self.learning_rate_map is not None
+            else {"skipped": "no learning-rate map was computed"},
         }
 
     def timings_json(self) -> dict[str, Any]:

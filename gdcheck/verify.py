@@ -9,17 +9,23 @@ the pytest plugin are adapters over these.
 from __future__ import annotations
 
 import contextlib
+import re
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager as ContextManager
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from . import defaults
 from .checks.against import UserGradient
 from .checks.context import Context
+from .checks.convergence import sample_initialisations
 from .checks.registry import CHECKS, enabled
 from .compiled import Problem, compile_spec
+from .engine.rates import Criterion, learning_rate_map
 from .reports.files import render_report, store_report
 from .results import CheckResult, Verification
 from .spec import Spec, load
@@ -77,7 +83,13 @@ def run_checks(context: Context, on_check: CheckDone | None = None,
     notation = Notation([objective.objective, *objective.gradients, *objective.kinks],
                         reserved=[*objective.parameters, *objective.data,
                                   *context.spec.constants])
-    kinks = [f"{notation.text(kink)} = 0" for kink in objective.kinks]
+    # a kink across which the gradient was measured continuous is a crease (Huber's loss),
+    # where the objective is differentiable: not listed, not warned about
+    kinks = [f"{notation.text(kink)} = 0" for kink, jumps
+             in zip(objective.kinks, context.problem.gradient_jumps, strict=True) if jumps]
+    start = time.perf_counter()
+    rate_map = _learning_rate_map(context, results.get("convergence"), kinks)
+    timings["learning_rate_map"] = time.perf_counter() - start
     return Verification(
         spec=context.spec, seed=context.seed, checks=results,
         parameter_names=context.problem.parameter_names,
@@ -85,10 +97,49 @@ def run_checks(context: Context, on_check: CheckDone | None = None,
         gradient_formulas={name: notation.text(node) for name, node
                            in zip(objective.parameters, objective.gradients, strict=True)},
         nondifferentiable=kinks,
-        warnings=context.problem.warnings + _kink_warning(kinks),
+        warnings=context.problem.warnings + _kink_warning(kinks, notation.definitions),
         timings=timings,
         definitions=[f"{name} = {text}" for name, text in notation.definitions],
+        learning_rate_map=rate_map,
     )
+
+
+def _learning_rate_map(context: Context, convergence: CheckResult | None,
+                       kinks: list[str]) -> dict[str, Any]:
+    """The learning-rate map from the first convergence run's initial point (a sampled one
+    without a convergence check), its curvature at the best converged run's end."""
+    runs = convergence.details.get("runs", []) if convergence is not None else []
+    initial = np.asarray(runs[0]["initial"], dtype=float) if runs \
+        else sample_initialisations(context, 1)[0]
+    converged = [(run["final_loss"], i) for i, run in enumerate(runs) if run.get("converged")]
+    best = min(converged)[1] if converged else None
+
+    def progress(done: int, total: int) -> None:
+        if context.progress is not None:
+            context.progress("learning-rate map", done, total)
+
+    try:
+        return learning_rate_map(
+            context.problem, context.spec.optimizer, initial,
+            criterion=_criterion(context, convergence, kinks),
+            run_steps=[run["steps"] for run in runs] if runs else None,
+            minimum=None if best is None else np.asarray(runs[best]["final"], dtype=float),
+            minimum_from="" if best is None else f"the end of convergence run {best + 1}",
+            kinks=kinks, seed=context.seed, progress=progress)
+    except Exception as error:  # noqa: BLE001 - the map is an extra: the checks' verdicts stand
+        return {"skipped": f"the learning-rate map could not be computed: {error}"}
+
+
+def _criterion(context: Context, convergence: CheckResult | None, kinks: list[str]
+               ) -> Criterion:
+    """When a rate of the map converged: as the convergence check said (without one, by the
+    objective where it has kinks, else by the gradient norm)."""
+    settings = context.spec.checks.convergence
+    named = convergence.details.get("criterion") if convergence is not None else None
+    by_objective = named == "objective" or (named is None and bool(kinks))
+    return Criterion("objective" if by_objective else "gradient",
+                     getattr(settings, "grad_tol", defaults.GRAD_TOL),
+                     getattr(settings, "loss_tol", defaults.LOSS_TOL))
 
 
 def written(verification: Verification, report_dir: str | Path | None, *,
@@ -130,10 +181,14 @@ def compare(spec_or_path: Spec | str | Path, function: UserGradient, *,
                                      against_label=label))
 
 
-def _kink_warning(kinks: list[str]) -> list[str]:
+def _kink_warning(kinks: list[str], definitions: list[tuple[str, str]]) -> list[str]:
     if not kinks:
         return []
     shown = ", ".join(kinks[:3])
     more = f" (and {len(kinks) - 3} more)" if len(kinks) > 3 else ""
-    return [f"the objective is not differentiable where {shown}{more}; gradient checks skip "
-            "points whose finite-difference stencil crosses such a point"]
+    # the names of the report's definitions (t1 = ...) that the kinks shown use
+    used = [f"{name} = {text}" for name, text in definitions
+            if re.search(rf"\b{re.escape(name)}\b", shown)]
+    where = f" (with {'; '.join(used)})" if used else ""
+    return [f"the objective is not differentiable where {shown}{more}{where}; gradient checks "
+            "skip points whose finite-difference stencil crosses such a point"]

@@ -163,7 +163,8 @@ def test_an_interrupted_run_keeps_finished_reports_and_a_rerun_completes(tmp_pat
     assert sorted(p.name for p in reports.iterdir()) == ["index.md", "quad-a", "quad-b"]
     for folder in ("quad-a", "quad-b"):
         assert sorted(p.name for p in (reports / folder).iterdir()) == [
-            "grad_norm.png", "loss.png", "report.json", "report.md", "timings.json"]
+            "grad_norm.png", "learning_rate.png", "loss.png", "report.json", "report.md",
+            "timings.json"]
     assert_nothing_partial(reports)
 
     rerun = gdcheck("verify", "specs", "--jobs", "2", cwd=tmp_path)

@@ -13,6 +13,9 @@ import numpy as np
 from ..errors import printable
 from ..results import CheckResult, Verification
 
+CONVERGENCE_PLOTS = ("loss.png", "grad_norm.png")   # the learning-rate map has its section
+LEARNING_RATE_PLOT = "learning_rate.png"
+
 MAX_SHOWN_VALUES = 6   # longer vectors are cut in markdown tables
 RUN_COLUMNS = {"initial": "initial", "final": "final", "steps": "steps",   # label -> run key
                "initial loss": "initial_loss", "final loss": "final_loss",
@@ -25,7 +28,7 @@ _BLOCK_START = re.compile(r"^(\d*)([-+=.)#>])")   # would start a list, heading,
 
 def report_markdown(verification: Verification, plots: list[str]) -> str:
     sections = (_header, _checks_table, _counterexamples, _formulas, _convergence,
-                _warnings, _nondifferentiable)
+                _learning_rate, _warnings, _nondifferentiable)
     lines: list[str] = []
     for section in sections:
         lines.extend(section(verification, plots))
@@ -73,13 +76,61 @@ def _formulas(verification: Verification, plots: list[str]) -> list[str]:
 def _convergence(verification: Verification, plots: list[str]) -> list[str]:
     check = verification.checks.get("convergence")
     if check is None:
-        return ["## Convergence", "", "No convergence check ran, so there are no plots.", ""]
+        curves = "curves" if plots else "plots"   # the learning-rate map may have one
+        return ["## Convergence", "", f"No convergence check ran, so there are no {curves}.", ""]
     rows = [[str(i), *(number_cell(run.get(key)) for key in RUN_COLUMNS.values())]
             for i, run in enumerate(check.details.get("runs", []), start=1)]
     runs = table(["run", *RUN_COLUMNS], rows) if rows else ["No runs."]
     lines = ["## Convergence", "", *runs, ""]
-    images = [f"![{filename.removesuffix('.png')}]({filename})" for filename in plots]
+    images = [image(filename) for filename in plots if filename in CONVERGENCE_PLOTS]
     return lines + (images + [""] if images else ["No curves were recorded to plot.", ""])
+
+
+def _learning_rate(verification: Verification, plots: list[str]) -> list[str]:
+    rate_map = verification.learning_rate_map
+    if rate_map is None:
+        return []
+    if "rates" not in rate_map:
+        return ["## Learning rate", "", f"No learning-rate map: {escape(rate_map.get('skipped'))}.",
+                ""]
+    figure = [image(LEARNING_RATE_PLOT), ""] if LEARNING_RATE_PLOT in plots else []
+    return ["## Learning rate", "", f"**{escape(rate_map['verdict'])}**", "",
+            *_curvature_lines(rate_map), "",
+            *table(["learning rate", "final loss", "outcome"], _rate_rows(rate_map)), "",
+            *figure]
+
+
+def _curvature_lines(rate_map: dict[str, Any]) -> list[str]:
+    cut = rate_map.get("cut_at")
+    spared = " but the spec's" if rate_map.get("cut_spared_spec_rate") else ""
+    ran = (f"Every rate ran from one initial point for up to {rate_map['spec_steps']} steps, "
+           "as the spec's optimizer does" +
+           (f"; to bound the map's work (about that of the convergence runs) the rates{spared} "
+            f"still running at step {cut} stopped there." if cut is not None else "."))
+    if rate_map.get("bound") is None:
+        return [ran, f"No stability bound: {escape(rate_map.get('bound_omitted'))}."]
+    momentum = rate_map.get("momentum")
+    method = "gradient descent" if momentum is None else f"heavy-ball momentum (μ = {momentum:g})"
+    return [ran, f"L = {rate_map['L']:.4g} is the largest Hessian eigenvalue at "
+            f"{escape(rate_map['L_at'])} (power iteration, {rate_map['L_iterations']} "
+            f"Hessian-vector products); the stability bound of {method} is "
+            f"{escape(rate_map['bound_name'])} = {rate_map['bound']:.4g}."]
+
+
+def _rate_rows(rate_map: dict[str, Any]) -> list[list[str]]:
+    rows = []
+    for i, rate in enumerate(rate_map["rates"]):
+        diverged, converged = rate_map["diverged_at"][i], rate_map["converged_at"][i]
+        outcome = (f"diverged at step {diverged}" if diverged is not None
+                   else f"converged at step {converged}" if converged is not None
+                   else f"not converged after {rate_map['steps_taken'][i]} steps")
+        spec = " (spec)" if rate == rate_map["spec_rate"] else ""
+        rows.append([f"{rate:.3g}{spec}", number_cell(rate_map["final_loss"][i]), outcome])
+    return rows
+
+
+def image(filename: str) -> str:
+    return f"![{filename.removesuffix('.png')}]({filename})"
 
 
 def _warnings(verification: Verification, plots: list[str]) -> list[str]:

@@ -104,6 +104,7 @@ def test_report_json_has_design_keys(written: dict[str, Path]) -> None:
     run = checks["convergence"]["runs"][0]
     assert {"initial", "final", "steps", "initial_loss", "final_loss", "grad_norm",
             "converged"} <= run.keys()
+    assert document["learning_rate_map"] == {"skipped": "no learning-rate map was computed"}
 
 
 def test_report_json_counterexample(written: dict[str, Path]) -> None:
@@ -132,6 +133,7 @@ def test_markdown_passing(written: dict[str, Path]) -> None:
     assert "L = (w[0] - 1)**2 + Abs(b)" in markdown
     assert "dL/dw[0] = 2*w[0] - 2" in markdown and "dL/db = sign(b)" in markdown
     assert "![loss](loss.png)" in markdown and "![grad_norm](grad_norm.png)" in markdown
+    assert "learning_rate.png" not in markdown and "## Learning rate" not in markdown
     assert "| run | initial | final | steps |" in markdown
     assert "| 1 | [1, 2] | [0.1, 0.2] | 20 | 2 | 1e-06 | 1e-07 | yes | — | 0.5 | — |" in markdown
     assert "- init of b may sit on a kink" in markdown
@@ -173,13 +175,12 @@ def test_stale_plots_are_removed(tmp_path: Path) -> None:
     assert not (folder / "loss.png").exists()
 
 
-def test_negative_losses_are_shifted_for_the_log_axis() -> None:
+def test_losses_are_drawn_as_suboptimality_for_the_log_axis() -> None:
     series = [np.array([-1.0, -3.0, np.nan]), np.array([2.0, np.inf])]
-    shifted, label = report_plots._shift_to_positive(series)
-    assert label == "loss − min(loss)"
-    assert 0 < np.nanmin(shifted[0]) < 1e-12
-    assert shifted[1][0] == pytest.approx(5.0)
-    assert report_plots._shift_to_positive(series[1:])[1] == "loss"
+    gaps = report_plots.suboptimality(series, report_plots.best_loss(series))
+    assert gaps[0][0] == pytest.approx(2.0) and 0 < gaps[0][1] < 1e-12   # the best: the floor
+    assert np.isnan(gaps[0][2]) and gaps[1][1] == np.inf
+    assert gaps[1][0] == pytest.approx(5.0)
 
 
 def test_name_that_is_not_a_folder_is_refused(tmp_path: Path) -> None:
