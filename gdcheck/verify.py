@@ -22,7 +22,6 @@ import numpy as np
 from . import defaults
 from .checks.against import UserGradient
 from .checks.context import Context
-from .checks.convergence import sample_initialisations
 from .checks.registry import CHECKS, enabled
 from .compiled import Problem, compile_spec
 from .engine.rates import Criterion, learning_rate_map
@@ -106,11 +105,14 @@ def run_checks(context: Context, on_check: CheckDone | None = None,
 
 def _learning_rate_map(context: Context, convergence: CheckResult | None,
                        kinks: list[str]) -> dict[str, Any]:
-    """The learning-rate map from the first convergence run's initial point (a sampled one
-    without a convergence check), its curvature at the best converged run's end."""
-    runs = convergence.details.get("runs", []) if convergence is not None else []
-    initial = np.asarray(runs[0]["initial"], dtype=float) if runs \
-        else sample_initialisations(context, 1)[0]
+    """The learning-rate map from the first convergence run's initial point, its curvature
+    at the best converged run's end. Part of the convergence analysis: off with it (which is
+    how a spec turns the map off, and keeps specs that check only gradients fast)."""
+    if convergence is None:
+        return {"skipped": "the convergence check is off (checks: {convergence: false}); the "
+                "map is made beside its runs"}
+    runs = convergence.details["runs"]
+    initial = np.asarray(runs[0]["initial"], dtype=float)
     converged = [(run["final_loss"], i) for i, run in enumerate(runs) if run.get("converged")]
     best = min(converged)[1] if converged else None
 

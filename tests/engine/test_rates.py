@@ -4,6 +4,7 @@ ball's are stable iff 0 < ηλ < 2(1 + μ)."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import replace
 from pathlib import Path
 
@@ -35,7 +36,7 @@ name: bowl
 parameters: {a: {init: 'uniform(-2, 2)'}, b: {init: 'uniform(-2, 2)'}}
 objective: OBJECTIVE
 optimizer: OPTIMIZER
-checks: {gradient: false, descent: false, convergence: false}
+checks: {gradient: false, descent: false, convergence: {runs: 2}}
 """
 
 
@@ -161,11 +162,19 @@ def test_other_methods_and_schedules_get_no_map_and_say_why(tmp_path, change, re
     assert list(skipped) == ["skipped"] and skipped["skipped"].startswith(reason)
 
 
-def test_a_map_without_convergence_runs_starts_from_a_sampled_point(tmp_path):
+def test_the_same_seed_gives_the_same_map(tmp_path):
     spec, bowl = problem(tmp_path)
     first = run_checks(Context(spec, bowl, seed=4)).learning_rate_map
     again = run_checks(Context(spec, bowl, seed=4)).learning_rate_map
     assert first == again and first["verdict"].startswith("learning_rate 0.1 is below 2/L = 0.5")
+
+
+def test_without_the_convergence_check_there_is_no_map_and_the_report_says_why(tmp_path):
+    spec, bowl = problem(tmp_path)
+    spec = dataclasses.replace(spec, checks=dataclasses.replace(spec.checks, convergence=None))
+    rate_map = run_checks(Context(spec, bowl)).learning_rate_map
+    assert rate_map == {"skipped": "the convergence check is off (checks: {convergence: "
+                                   "false}); the map is made beside its runs"}
 
 
 def test_the_work_cap_stops_every_row_but_the_spec_rate(tmp_path):
