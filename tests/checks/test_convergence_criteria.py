@@ -163,7 +163,7 @@ SPECS = Path(__file__).resolve().parents[2] / "specs"
 def test_the_bundled_lasso_reaches_the_coordinate_descent_solution():
     """specs/lasso.yaml against an independent solver on its own data: exact coordinate
     minimisation of ½·mean((Xw + b − y)²) + lam·Σ|wⱼ| (b unpenalised)."""
-    result = verify(SPECS / "lasso.yaml", report_dir=None)
+    result = verify(SPECS / "lasso.yaml", report_dir=None, examples=5)   # runs, mainly
     assert result.passed, {name: check.summary for name, check in result.checks.items()}
     problem = gdcheck.compile(SPECS / "lasso.yaml")
     design = np.c_[problem.data["x"], np.ones(problem.samples)]
@@ -186,7 +186,7 @@ def test_the_bundled_hinge_svm_reaches_the_quadratic_program_optimum():
     minimise mean(ξ) + lam·|w|² subject to ξ ≥ 0 and ξᵢ ≥ 1 − sᵢ(w·xᵢ + b)."""
     from scipy.optimize import minimize
 
-    result = verify(SPECS / "hinge_svm.yaml", report_dir=None)
+    result = verify(SPECS / "hinge_svm.yaml", report_dir=None, examples=5)   # runs, mainly
     assert result.passed, {name: check.summary for name, check in result.checks.items()}
     problem = gdcheck.compile(SPECS / "hinge_svm.yaml")
     x, signs, n = problem.data["x"], 2 * problem.data["y"] - 1, problem.samples
