@@ -23,6 +23,15 @@ def quadratic_gradient(theta):
     return theta @ A - B
 
 
+def descend(optimizer, start, gradient, steps, l1=None):
+    """`steps` updates of `optimizer` from the rows of `start`, with `gradient` (K, P) → (K, P)."""
+    theta, state = np.array(start, dtype=float), {}
+    for t in range(1, steps + 1):
+        theta, state = step(optimizer, theta, gradient(theta), state=state, t=t,
+                            gradient_at=gradient, l1=l1)
+    return theta
+
+
 THETA = np.array([[2.0, -3.0], [0.5, 0.25]])
 GRADIENT = np.array([[0.4, -1.5], [2.0, 0.125]])
 
@@ -169,10 +178,7 @@ def test_a_diagonal_lasso_has_its_closed_form_minimum():
 
     for accelerated in (False, True):
         optimizer = Optimizer("proximal_gradient", learning_rate=0.3, accelerated=accelerated)
-        theta, state = np.array([[2.0, 3.0], [-4.0, 0.5]]), {}
-        for t in range(1, 301):
-            theta, state = step(optimizer, theta, gradient(theta), state=state, t=t,
-                                gradient_at=gradient, l1=L1)
+        theta = descend(optimizer, [[2.0, 3.0], [-4.0, 0.5]], gradient, 300, L1)
         np.testing.assert_allclose(theta, np.tile(expected, (2, 1)), atol=1e-12)
         assert np.all(theta[:, 1] == 0.0)   # exactly sparse, as the soft threshold makes it
 
@@ -187,10 +193,7 @@ def test_ista_and_fista_reach_the_coordinate_descent_lasso_minimum(accelerated, 
         return quadratic_gradient(theta) + l1 * np.sign(theta)
 
     optimizer = Optimizer("proximal_gradient", learning_rate=0.25, accelerated=accelerated)
-    theta, state = np.array([[2.0, 3.0], [-4.0, 0.5]]), {}
-    for t in range(1, 2001):
-        theta, state = step(optimizer, theta, gradient(theta), state=state, t=t,
-                            gradient_at=gradient, l1=l1)
+    theta = descend(optimizer, [[2.0, 3.0], [-4.0, 0.5]], gradient, 2000, l1)
     np.testing.assert_allclose(theta, np.tile(expected, (2, 1)), atol=1e-10)
     mapping = gradient_mapping(theta, gradient(theta), 0.25, l1)
     assert np.max(np.abs(mapping)) < 1e-9      # the stationarity measure vanishes there...
@@ -210,10 +213,7 @@ def test_fista_is_faster_than_ista_on_an_ill_conditioned_lasso():
     errors = {}
     for accelerated in (False, True):
         optimizer = Optimizer("proximal_gradient", learning_rate=1.0, accelerated=accelerated)
-        theta, state = np.zeros((1, 2)), {}
-        for t in range(1, 201):
-            theta, state = step(optimizer, theta, gradient(theta), state=state, t=t,
-                                gradient_at=gradient, l1=l1)
+        theta = descend(optimizer, np.zeros((1, 2)), gradient, 200, l1)
         errors[accelerated] = float(np.max(np.abs(theta[0] - expected)))
     assert errors[True] < errors[False] / 10, errors
 
