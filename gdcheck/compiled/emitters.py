@@ -17,6 +17,7 @@ import sympy as sp
 
 from ..symbolic.contraction import as_matrix_product, matrix_operands, sampled_subscripts
 from ..symbolic.functions import NUMPY_NAMESPACE
+from ..symbolic.indexing import python_index
 from ..symbolic.tensor import Node, symbols
 from .inplace import Fixed, statements
 
@@ -170,12 +171,34 @@ def _reshape(writer: Writer, node: Node, names: list[str]) -> str:
 
 
 def _index(writer: Writer, node: Node, names: list[str]) -> str:
-    return f"{names[0]}[{_lead(node)}{', '.join(map(str, node.attrs[0]))}]"
+    items = ", ".join(str(item) if isinstance(item, int) else
+                      ":".join("" if part is None else str(part) for part in item)
+                      for item in node.attrs[0])
+    return f"{names[0]}[{_lead(node)}{items}]"
 
 
 def _scatter(writer: Writer, node: Node, names: list[str]) -> str:
-    index, shape = node.attrs
-    return f"gdcheck_scatter({names[0]}, {index!r}, {shape!r}, {node.sampled})"
+    items, shape = node.attrs
+    return f"gdcheck_scatter({names[0]}, {python_index(items)!r}, {shape!r}, {node.sampled})"
+
+
+def _gather(writer: Writer, node: Node, names: list[str]) -> str:
+    return f"gdcheck_gather({names[0]}, {names[1]})"
+
+
+def _scatter_add(writer: Writer, node: Node, names: list[str]) -> str:
+    return f"gdcheck_scatter_add({names[0]}, {names[1]}, {node.shape!r})"
+
+
+def _patches(writer: Writer, node: Node, names: list[str]) -> str:
+    kernel, stride, padding = node.attrs
+    return f"gdcheck_patches({names[0]}, {node.sampled}, {kernel!r}, {stride!r}, {padding!r})"
+
+
+def _unpatches(writer: Writer, node: Node, names: list[str]) -> str:
+    shape, kernel, stride, padding = node.attrs
+    return (f"gdcheck_unpatches({names[0]}, {node.sampled}, {shape!r}, {kernel!r}, "
+            f"{stride!r}, {padding!r})")
 
 
 def _stack(writer: Writer, node: Node, names: list[str]) -> str:
@@ -187,19 +210,26 @@ def _transpose(writer: Writer, node: Node, names: list[str]) -> str:
     return f"swapaxes({names[0]}, -1, -2)"
 
 
+def _axes(node: Node) -> tuple[int, ...]:
+    """A reduction's axes in the generated value (the sample axis first, where it has one)."""
+    shift = 1 if node.args[0].sampled else 0
+    axes: tuple[int, ...] = node.attrs[-1]
+    return tuple(axis + shift for axis in axes)
+
+
 def _reduction(function: str) -> Callable[[Writer, Node, list[str]], str]:
     def emit(writer: Writer, node: Node, names: list[str]) -> str:
-        arg = node.args[0]
-        if not arg.shape:
+        if not node.args[0].shape:
             return names[0]
-        axes = tuple(range(1, len(arg.shape) + 1)) if arg.sampled else None
-        return f"{function}({names[0]}, axis={axes!r})"
+        return f"{function}({names[0]}, axis={_axes(node)!r})"
 
     return emit
 
 
 def _logsumexp_emit(writer: Writer, node: Node, names: list[str]) -> str:
-    return f"gdcheck_lse({names[0]}, {node.args[0].sampled})"
+    if not node.args[0].shape:
+        return names[0]
+    return f"gdcheck_lse({names[0]}, {_axes(node)!r})"
 
 
 def _literal(writer: Writer, node: Node, names: list[str]) -> str:
@@ -217,5 +247,7 @@ EMITTERS: dict[str, Callable[[Writer, Node, list[str]], str]] = {
     # a numpy scalar, not a Python number: 0**-2 raises ZeroDivisionError, float64 gives inf
     "constant": lambda writer, node, names: f"float64({float(node.attrs[1])!r})",
     "gap": lambda writer, node, names: (
-        f"gdcheck_gap({names[0]}, {node.args[0].sampled}, {node.attrs[0]!r})"),
+        f"gdcheck_gap({names[0]}, {_axes(node)!r}, {node.attrs[0]!r})"),
+    "gather": _gather, "scatter_add": _scatter_add, "patches": _patches,
+    "unpatches": _unpatches,
 }

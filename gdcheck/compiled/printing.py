@@ -2,7 +2,8 @@
 
 `printer()` prints SymPy templates as numpy code in which every number fits a machine word;
 `RUNTIME` holds the helpers for the ops numpy has no one call for (a scatter, a stack of
-sampled and unsampled values, logsumexp and the gap of max/min over per-sample axes).
+sampled and unsampled values, logsumexp and the gap of max/min over per-sample axes, a
+lookup and its scatter-add, the windows of a convolution and their adjoint).
 """
 
 from __future__ import annotations
@@ -61,19 +62,67 @@ def _stacked(items: list[Any], sampled: list[bool], out_sampled: bool) -> Any:
     return np.stack(spread, axis=1)
 
 
-def _logsumexp(x: Any, sampled: bool) -> Any:
-    axes = tuple(range(1 if sampled else 0, np.ndim(x)))
-    if not axes:
-        return x
+def _logsumexp(x: Any, axes: tuple[int, ...]) -> Any:
     top = np.max(x, axis=axes, keepdims=True)
     top = np.where(np.isfinite(top), top, 0.0)
     return np.squeeze(top, axis=axes) + np.log(np.sum(np.exp(x - top), axis=axes))
 
 
-def _gap(x: Any, sampled: bool, which: str) -> Any:
-    flat = np.sort(np.reshape(x, (np.shape(x)[0], -1) if sampled else (-1,)), axis=-1)
+def _gap(x: Any, axes: tuple[int, ...], which: str) -> Any:
+    """Over `axes`: the largest entry minus the second largest (max), or the second
+    smallest minus the smallest (min)."""
+    kept = [axis for axis in range(np.ndim(x)) if axis not in axes]
+    moved = np.transpose(x, kept + list(axes))
+    flat = np.sort(np.reshape(moved, moved.shape[:len(kept)] + (-1,)), axis=-1)
     return flat[..., -1] - flat[..., -2] if which == "max" else flat[..., 1] - flat[..., 0]
 
 
+def _gathered(table: Any, index: Any) -> Any:
+    return np.take(table, np.asarray(index).astype(np.intp), axis=0)
+
+
+def _scatter_added(g: Any, index: Any, shape: tuple[int, ...]) -> Any:
+    """Rows of g added into the rows of a zero table that `index` names (np.add.at: an id
+    that repeats adds each time)."""
+    result = np.zeros(shape)
+    rows = np.asarray(index).astype(np.intp).ravel()
+    np.add.at(result, rows, np.reshape(g, (rows.size,) + tuple(shape[1:])))
+    return result
+
+
+def _patched(x: Any, sampled: bool, kernel: tuple[int, ...], stride: tuple[int, ...],
+             padding: tuple[int, ...]) -> Any:
+    """Every window of the spatial axes: (n?, C, *spatial) → (n?, C, *kernel, *positions),
+    a view where no padding is needed."""
+    x = np.asarray(x, dtype=float)
+    d, lead = len(kernel), 2 if sampled else 1
+    if any(padding):
+        x = np.pad(x, [(0, 0)] * lead + [(p, p) for p in padding])
+    view = np.lib.stride_tricks.sliding_window_view(x, kernel, axis=tuple(range(lead, lead + d)))
+    view = view[(slice(None),) * lead + tuple(slice(None, None, s) for s in stride)]
+    # (n?, C, *positions, *kernel) → (n?, C, *kernel, *positions)
+    order = list(range(lead)) + list(range(lead + d, lead + 2 * d)) + list(range(lead, lead + d))
+    return np.transpose(view, order)
+
+
+def _unpatched(g: Any, sampled: bool, shape: tuple[int, ...], kernel: tuple[int, ...],
+               stride: tuple[int, ...], padding: tuple[int, ...]) -> Any:
+    """The adjoint of `_patched`: each window's entries added back where they came from."""
+    g = np.asarray(g, dtype=float)
+    d, lead = len(kernel), 2 if sampled else 1
+    outer = g.shape[:lead]
+    padded = np.zeros(outer + tuple(size + 2 * p for size, p in
+                                    zip(shape[1:], padding, strict=True)))
+    positions = g.shape[lead + d:]
+    for offset in np.ndindex(*kernel):
+        where = tuple(slice(o, o + s * (count - 1) + 1, s)
+                      for o, s, count in zip(offset, stride, positions, strict=True))
+        padded[(slice(None),) * lead + where] += g[(slice(None),) * lead + offset]
+    inner = tuple(slice(p, p + size) for p, size in zip(padding, shape[1:], strict=True))
+    return padded[(slice(None),) * lead + inner]
+
+
 RUNTIME: dict[str, Any] = {"gdcheck_scatter": _scattered, "gdcheck_stack": _stacked,
-                           "gdcheck_lse": _logsumexp, "gdcheck_gap": _gap}
+                           "gdcheck_lse": _logsumexp, "gdcheck_gap": _gap,
+                           "gdcheck_gather": _gathered, "gdcheck_scatter_add": _scatter_added,
+                           "gdcheck_patches": _patched, "gdcheck_unpatches": _unpatched}

@@ -72,7 +72,8 @@ class Program:
 
 
 # ops whose value is always a new array, never a view of an argument's
-_FRESH = frozenset({"contract", "sum", "sample_reduce", "scatter", "stack", "logsumexp", "gap"})
+_FRESH = frozenset({"contract", "sum", "sample_reduce", "scatter", "stack", "logsumexp", "gap",
+                    "gather", "scatter_add", "unpatches"})
 
 
 class Writer:

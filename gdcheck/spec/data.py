@@ -18,6 +18,7 @@ from .. import defaults
 from ..errors import DataError, Location, UsageError
 from .datacheck import (
     Arrays,
+    check_ids,
     check_lengths,
     check_names,
     data_variables,
@@ -64,15 +65,18 @@ def _generate(spec: Spec, source: GenerateData, model: ModelFunction | None) -> 
         raise DataError(source.location.child("noise"), f"'noise' cannot go with 'labels: "
                         f"{source.labels}': labels are sampled from the model's probabilities; "
                         "noise is for regression")
-    check_names(source.inputs, [v.name for v in spec.inputs], source.location.child("inputs"),
-                 "input")
+    inputs_at = source.location.child("inputs")
+    check_names(source.inputs, [v.name for v in spec.inputs], inputs_at, "input",
+                optional=[v.name for v in spec.inputs if v.dtype == "int"])
     truth_at = source.location.child("truth")
     check_names(source.truth, [p.name for p in spec.parameters], truth_at, "parameter")
     truth = {p.name: _truth(p, source.truth[p.name], truth_at.child(p.name))
              for p in spec.parameters}
     rng = np.random.default_rng(source.seed)
-    inputs = {v.name: np.asarray(source.inputs[v.name].sample(rng, (source.n, *v.shape)), float)
-              for v in spec.inputs}
+    inputs = {v.name: _draw(v, source, rng) for v in spec.inputs}
+    # before the model: it looks ids up
+    check_ids(inputs, spec.inputs, lambda v, sample, _: (inputs_at.child(v.name),
+                                                          f"sample {sample}"))
     assert spec.target is not None
     with np.errstate(all="ignore"):  # overflow shows up as a non-finite row, named below
         output = _model_output(spec.target, source, model(truth, inputs))
@@ -82,6 +86,15 @@ def _generate(spec: Spec, source: GenerateData, model: ModelFunction | None) -> 
     elif source.noise is not None:
         output = output + source.noise.sample(rng, output.shape)
     return {**inputs, spec.target.name: output}
+
+
+def _draw(variable: Variable, source: GenerateData, rng: np.random.Generator) -> np.ndarray:
+    """An input's samples from its distribution; an integer input without one, uniform ids."""
+    shape = (source.n, *variable.shape)
+    if variable.name in source.inputs:
+        return np.asarray(source.inputs[variable.name].sample(rng, shape), float)
+    assert variable.range is not None   # only an integer input may be left out
+    return rng.integers(0, variable.range, size=shape).astype(float)
 
 
 def _truth(parameter: Variable, value: Any, where: Location) -> np.ndarray:
@@ -217,6 +230,8 @@ def _inline(spec: Spec, source: InlineData, model: ModelFunction | None) -> Arra
     arrays = {v.name: _inline_array(v, source.values[v.name], source.locations[v.name])
               for v in variables}
     check_lengths(arrays, lambda name: source.locations[name])
+    check_ids(arrays, variables, lambda v, sample, _: (source.locations[v.name].child(sample),
+                                                        f"sample {sample}"))
     return arrays
 
 

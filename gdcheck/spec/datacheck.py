@@ -18,11 +18,12 @@ def data_variables(spec: Spec) -> tuple[Variable, ...]:
 
 
 def check_names(given: Iterable[str], declared: list[str], where: Location, kind: str,
-                 locations: dict[str, Location] | None = None) -> None:
-    """Every declared name is given, and nothing else is."""
-    given = list(given)
+                 locations: dict[str, Location] | None = None,
+                 optional: Iterable[str] = ()) -> None:
+    """Every declared name is given (those `optional` may be left out), and nothing else is."""
+    given, optional = list(given), set(optional)
     for name in declared:
-        if name not in given:
+        if name not in given and name not in optional:
             raise DataError(where, f"missing {kind} '{name}': {where.field} needs an entry for "
                             f"every declared {kind}")
     for name in given:
@@ -70,3 +71,34 @@ def check_lengths(arrays: Arrays, locate: Callable[[str], Location]) -> None:
             raise DataError(locate(name), f"'{name}' has {len(arrays[name])} rows but '{first}' "
                             f"has {len(arrays[first])}; every input and the target need one row "
                             "per sample")
+
+
+# where a bad id is: its Location and the row as its source counts it ("sample 17", or
+# "d.csv: row 17 (line 18), column 'token'"), from the variable, the sample and the entry
+SamplePlace = Callable[[Variable, int, int], tuple[Location, str]]
+
+
+def check_ids(arrays: Arrays, variables: Iterable[Variable], place: SamplePlace) -> None:
+    """Every value of an integer input is a whole number in 0 .. range - 1 (float64 still)."""
+    for variable in variables:
+        if variable.dtype != "int":
+            continue
+        assert variable.range is not None
+        values = arrays[variable.name].reshape(len(arrays[variable.name]), variable.size)
+        bad = ~((values >= 0) & (values < variable.range) & (values == np.floor(values)))
+        sample = first(bad.any(axis=1))
+        if sample is not None:
+            entry = int(np.argmax(bad[sample]))
+            where, row = place(variable, sample, entry)
+            raise DataError(where, f"{row}: {_id_problem(variable, entry, values[sample, entry])}")
+
+
+def _id_problem(variable: Variable, entry: int, value: float) -> str:
+    """`token = 1003 is outside 0..999 (range: 1000)`, `token[2] = 2.5 is not an integer id`."""
+    index = np.unravel_index(entry, variable.shape) if variable.shape else ()
+    name = f"{variable.name}[{', '.join(str(int(i)) for i in index)}]" if index else variable.name
+    value = float(value)
+    if not value.is_integer():
+        return f"{name} = {value!r} is not an integer id (range: {variable.range})"
+    assert variable.range is not None
+    return f"{name} = {int(value)} is outside 0..{variable.range - 1} (range: {variable.range})"

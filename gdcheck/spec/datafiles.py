@@ -27,7 +27,7 @@ import numpy as np
 from .. import defaults
 from ..errors import DataError, Location, did_you_mean, excerpt
 from ..options import size_text
-from .datacheck import Arrays, check_array, check_lengths, check_names, data_variables
+from .datacheck import Arrays, check_array, check_ids, check_lengths, check_names, data_variables
 from .model import CsvData, NpzData, Spec, Variable
 from .root import project_root
 from .source import checked_file, describe
@@ -81,9 +81,7 @@ def read_csv_data(spec: Spec, source: CsvData, model: ModelFunction | None) -> A
 
 
 def _column_names(source: CsvData, variable: Variable, where: Location) -> tuple[str, ...]:
-    if len(variable.shape) > 1:
-        raise DataError(where, f"'{variable.name}' has shape {list(variable.shape)}; csv holds "
-                        "scalars and vectors only (use npz or inline data for matrices)")
+    """A variable's columns, one per entry: a matrix's (or any shape's) in row-major order."""
     mapped = source.columns[variable.name]
     names = (mapped,) if isinstance(mapped, str) else mapped
     if len(names) != variable.size:
@@ -145,8 +143,22 @@ def _read_csv(source: CsvData, rows: Iterator[tuple[int, list[str]]],
                   f"the {count} rows of {source.path}")
     table = (np.frombuffer(values, dtype=float) if values else np.zeros(0)).reshape(count, -1)
     position = {index: column for column, index in enumerate(used)}
-    return {v.name: table[:, [position[index] for index in indices[v.name]]].reshape(
+    arrays = {v.name: table[:, [position[index] for index in indices[v.name]]].reshape(
         (count, *v.shape)) for v, _ in wanted}
+    names = {v.name: columns for v, columns in wanted}
+    check_ids(arrays, [v for v, _ in wanted], lambda v, row, entry: (
+        source.location, f"{source.path}: row {row + 1} (line {_line_of(source, row + 1)}), "
+        f"column '{excerpt(names[v.name][entry])}'"))
+    return arrays
+
+
+def _line_of(source: CsvData, number: int) -> int | None:
+    """The line of data row `number` (from 1), read again: only an error needs to know it."""
+    with open(source.path, newline="", encoding="utf-8-sig") as file:
+        rows = _rows(source, file)
+        next(rows, None)   # the header
+        return next((line for count, (line, _) in enumerate(rows, start=1) if count == number),
+                    None)
 
 
 def _column_index(source: CsvData, header: list[str], column: str, where: Location) -> int:
@@ -183,6 +195,8 @@ def read_npz_data(spec: Spec, source: NpzData, model: ModelFunction | None) -> A
         check_array(arrays[variable.name], variable.shape, source.location,
                      f"array '{variable.name}' in {source.path}")
     check_lengths(arrays, lambda name: source.location)
+    check_ids(arrays, variables, lambda v, sample, _: (
+        source.location, f"array '{v.name}' in {source.path}, sample {sample}"))
     return arrays
 
 

@@ -11,12 +11,15 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import defaults
 from ..errors import Location
 from .distributions import DEFAULT_INIT, Distribution
 from .fields import choice, number
+
+if TYPE_CHECKING:  # an array constant's value; reading a spec without one needs no numpy
+    import numpy as np
 
 
 @dataclass(frozen=True)
@@ -29,12 +32,18 @@ class Text:
 
 @dataclass(frozen=True)
 class Variable:
-    """A declared parameter, input or target: a name, a shape and (parameters) an init."""
+    """A declared parameter, input or target: a name, a shape and (parameters) an init.
+
+    An input of dtype "int" holds integer ids (tokens for a lookup), each in 0 .. range - 1;
+    its data are float64 arrays of whole numbers all the same.
+    """
 
     name: str
     shape: tuple[int, ...]
     location: Location
     init: Distribution = DEFAULT_INIT
+    dtype: str = "float"           # "float", or "int" (inputs only)
+    range: int | None = None       # dtype "int": the number of ids
 
     @property
     def size(self) -> int:
@@ -167,8 +176,11 @@ class Spec:
     optimizer: Optimizer
     checks: Checks
     description: str = ""
-    constants: dict[str, float] = field(default_factory=dict)
+    constants: dict[str, float] = field(default_factory=dict)   # the scalar constants
     constant_locations: dict[str, Location] = field(default_factory=dict)
+    # the array constants (a nested list in `constants:`): read-only float64, in order
+    arrays: dict[str, np.ndarray] = field(default_factory=dict)
+    array_locations: dict[str, Location] = field(default_factory=dict)
     inputs: tuple[Variable, ...] = ()
     target: Variable | None = None
     model: Text | None = None

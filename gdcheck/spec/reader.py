@@ -6,7 +6,6 @@ Nothing after this module touches raw YAML. Expressions are kept as text
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import fields as dataclass_fields
 from pathlib import Path
@@ -14,14 +13,12 @@ from typing import Any
 
 from .. import defaults
 from ..errors import Location, SpecError
-from .distributions import DEFAULT_INIT, parse_distribution
+from .declarations import read_constants, read_variables
 from .fields import (
     Fields,
     boolean,
-    check_key,
     choice,
     mapping_of,
-    name_checker,
     number,
     plain,
     text,
@@ -34,9 +31,8 @@ from .model import (
     Optimizer,
     Spec,
     Text,
-    Variable,
 )
-from .source import Node, describe, parse_yaml, read_text
+from .source import describe, parse_yaml, read_text
 from .sources import data_source
 
 FORMAT_VERSION = defaults.FORMAT_VERSION
@@ -81,8 +77,8 @@ def parse(source: str, path: Path) -> Spec:
     top.required("gdcheck", _version)
     name = top.required("name", _spec_name)
     declared: dict[str, Location] = {}
-    constants, constant_locations = _constants(top, declared)
-    parameters = _variables(top, "parameters", declared, with_init=True, required=True)
+    constants = read_constants(top, declared)
+    parameters = read_variables(top, "parameters", declared, with_init=True, required=True)
     size = sum(p.size for p in parameters)
     if size > defaults.MAX_PARAMETERS:
         raise SpecError(top.at("parameters"), f"{size:,} scalar parameters; at most "
@@ -101,8 +97,8 @@ def parse(source: str, path: Path) -> Spec:
     for key in ("reduction",):
         if objective is not None and top.has(key):
             raise SpecError(top.at(key), f"'{key}' applies only to model + loss specs")
-    inputs = _variables(top, "inputs", declared, with_init=False, required=False)
-    targets = _variables(top, "target", declared, with_init=False, required=False)
+    inputs = read_variables(top, "inputs", declared, with_init=False, required=False)
+    targets = read_variables(top, "target", declared, with_init=False, required=False)
     if objective is None and len(targets) != 1:
         raise SpecError(top.at("target"), f"declares {len(targets)} entries; "
                         "expected exactly one target")
@@ -110,8 +106,10 @@ def parse(source: str, path: Path) -> Spec:
         name=name,
         path=path,
         description=top.get("description", text, ""),
-        constants=constants,
-        constant_locations=constant_locations,
+        constants=constants.numbers,
+        constant_locations=constants.number_locations,
+        arrays=constants.arrays,
+        array_locations=constants.array_locations,
         parameters=parameters,
         inputs=inputs,
         target=targets[0] if targets else None,
@@ -139,74 +137,6 @@ def _spec_name(value: Any, where: Location) -> str:
         raise SpecError(where, f"got {describe(value)}, expected a name of at most 100 "
                         "characters from [a-z0-9_-]")
     return value
-
-
-def _declare(name: str, where: Location, declared: dict[str, Location], kind: str) -> str:
-    name_checker(kind)(name, where)
-    if name in declared:
-        raise SpecError(where, f"'{name}' is declared twice (first at line {declared[name].line}, "
-                        f"as {declared[name].field})")
-    declared[name] = where
-    return name
-
-
-def _constants(top: Fields, declared: dict[str, Location]) -> tuple[dict[str, float],
-                                                                     dict[str, Location]]:
-    if not top.has("constants"):
-        return {}, {}
-    node = top.items["constants"]
-    if not isinstance(node.value, dict):
-        raise SpecError(top.at("constants"), f"got {node.kind()}, expected a mapping of "
-                        "name: number")
-    values, locations = {}, {}
-    for name, item in node.value.items():
-        check_key(name, top.at("constants"), item.line)
-        where = top.at("constants").child(name, item.line)
-        _declare(name, where, declared, "constant")
-        values[name] = number()(item.value, where)
-        locations[name] = where
-    return values, locations
-
-
-def _variables(top: Fields, key: str, declared: dict[str, Location], *, with_init: bool,
-               required: bool) -> tuple[Variable, ...]:
-    if not top.has(key):
-        if required:
-            raise SpecError(top.where.child(key, top.node.line), "missing (required)")
-        return ()
-    node = top.items[key]
-    if not isinstance(node.value, dict) or (required and not node.value):
-        raise SpecError(top.at(key), f"got {node.kind()}, expected a mapping of "
-                        "name: {shape: [...]}")
-    allowed = ("shape", "init") if with_init else ("shape",)
-    variables = []
-    for name, item in node.value.items():
-        check_key(name, top.at(key), item.line)
-        where = top.at(key).child(name, item.line)
-        _declare(name, where, declared, key.rstrip("s"))
-        if item.value is None:
-            item = Node({}, item.line)
-        if not isinstance(item.value, dict):
-            raise SpecError(where, f"got {item.kind()}, expected a mapping such as "
-                            "{shape: [2]}")
-        fields = Fields(item, where, allowed)
-        shape = fields.get("shape", _shape, ())
-        init = fields.get("init", parse_distribution, DEFAULT_INIT)
-        variables.append(Variable(name, shape, where, init))
-    return tuple(variables)
-
-
-def _shape(value: Any, where: Location) -> tuple[int, ...]:
-    if not isinstance(value, list) or len(value) > 2:
-        got = f"a list of {len(value)} dimensions" if isinstance(value, list) else describe(value)
-        raise SpecError(where, f"got {got}, expected a list of at most two "
-                        "non-negative integers ([], [d] or [m, n])")
-    dims = tuple(number(0, integer=True, high=MAX_SCALARS)(item.value, where.child(i, item.line))
-                 for i, item in enumerate(value))
-    if math.prod(dims) > MAX_SCALARS:
-        raise SpecError(where, f"shape {list(dims)} has {math.prod(dims):,} entries; at most "
-                        f"{MAX_SCALARS:,} are allowed")
-    return dims
 
 
 OPTIMIZER_METHODS = ("gd", "momentum", "nesterov", "adam", "proximal_gradient")

@@ -85,7 +85,8 @@ def _raw(node: Node) -> Any:
 
 
 def _generate(fields: Fields) -> GenerateData:
-    inputs = fields.required("inputs", lambda v, w: mapping_of(v, w, "input: distribution"))
+    # every float input needs a distribution (data.py checks it); an int input may go without
+    inputs = fields.get("inputs", lambda v, w: mapping_of(v, w, "input: distribution"), {})
     truth = fields.get("truth", lambda v, w: mapping_of(v, w, "parameter: values"), {})
     return GenerateData(
         n=fields.required("n", number(1, integer=True, high=defaults.MAX_SAMPLES)),

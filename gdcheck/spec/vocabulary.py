@@ -11,6 +11,8 @@ FUNCTION_NAMES = frozenset({
     "log1p", "expm1", "erf", "sign", "maximum", "minimum",
     "sum", "mean", "dot", "norm", "logsumexp", "max", "min",
     "softmax", "log_softmax", "transpose",
+    "sinh", "cosh", "arctan", "arcsin", "arccos", "arcsinh", "arccosh", "arctanh",
+    "where", "clip", "conv1d", "conv2d", "max_pool", "avg_pool",
 })
 CONSTANT_NAMES = frozenset({"pi", "e"})
 MODEL_OUTPUT = "y_pred"

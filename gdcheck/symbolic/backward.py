@@ -6,7 +6,8 @@ argument is its vector-Jacobian product, one rule per op in `VJP`: for a map, th
 times SymPy's partial of the template (`maps.partial`), summed down to the argument's
 shape where it was broadcast (`sum_to`, which also sums over samples where a parameter
 met data); for a contraction, another contraction (einsum's rule); for the structural ops,
-their adjoint op (sum ↔ broadcast, index ↔ scatter, stack → index, transpose, reshape).
+their adjoint op (sum ↔ broadcast, index ↔ scatter, gather ↔ scatter_add, patches ↔
+unpatches, stack → index, transpose, reshape).
 Every rule builds ordinary nodes, so the gradient is a graph like any other: the
 Hessian-vector product H·v is the gradient of Σ ∇L ⊙ v, by a second reverse pass.
 """
@@ -103,19 +104,45 @@ def _transpose(graph: Graph, node: Node, g: Node) -> list[tuple[int, Node]]:
     return [(0, graph.transpose(g))]
 
 
+def _kept(graph: Graph, value: Node, x: Node, axes: tuple[int, ...]) -> Node:
+    """A value reduced over `axes` of x, with those axes back as ones (keepdims)."""
+    return graph.reshape(value, tuple(1 if i in axes else size for i, size in enumerate(x.shape)))
+
+
 def _logsumexp(graph: Graph, node: Node, g: Node) -> list[tuple[int, Node]]:
     x0, x1, x2 = symbols(3)
-    return [(0, graph.map(x0 * sp.exp(x1 - x2), (g, node.args[0], node)))]
+    x, axes = node.args[0], node.attrs[0]
+    return [(0, graph.map(x0 * sp.exp(x1 - x2), (_kept(graph, g, x, axes), x,
+                                                  _kept(graph, node, x, axes))))]
 
 
 def _extreme(graph: Graph, node: Node, g: Node) -> list[tuple[int, Node]]:
     from .elementwise import Step
 
     x0, x1, x2 = symbols(3)
+    x, axes = node.args[0], node.attrs[0]
     # Step is 1/2 at 0 and the entry minus the max is never above 0: 2·Step is 1 at the
     # largest entry and 0 elsewhere (a tie gives each: there the objective has a kink)
     at = Step(x1 - x2) if node.op == "max" else Step(x2 - x1)
-    return [(0, graph.map(2 * x0 * at, (g, node.args[0], node)))]
+    return [(0, graph.map(2 * x0 * at, (_kept(graph, g, x, axes), x,
+                                        _kept(graph, node, x, axes))))]
+
+
+def _gather(graph: Graph, node: Node, g: Node) -> list[tuple[int, Node]]:
+    table, index = node.args
+    return [(0, graph.scatter_add(g, index, table.shape))]
+
+
+def _scatter_add(graph: Graph, node: Node, g: Node) -> list[tuple[int, Node]]:
+    return [(0, graph.gather(g, node.args[1]))]
+
+
+def _patches(graph: Graph, node: Node, g: Node) -> list[tuple[int, Node]]:
+    return [(0, graph.unpatches(g, node.args[0].shape, *node.attrs))]
+
+
+def _unpatches(graph: Graph, node: Node, g: Node) -> list[tuple[int, Node]]:
+    return [(0, graph.patches(g, *node.attrs[1:]))]
 
 
 VJP: dict[str, Rule] = {
@@ -123,7 +150,8 @@ VJP: dict[str, Rule] = {
     "broadcast": _broadcast, "sum_to": _sum_to, "to_samples": _to_samples,
     "reshape": _reshape, "index": _index,
     "scatter": _scatter, "stack": _stack, "transpose": _transpose,
-    "logsumexp": _logsumexp, "max": _extreme, "min": _extreme,
+    "logsumexp": _logsumexp, "max": _extreme, "min": _extreme, "gather": _gather,
+    "scatter_add": _scatter_add, "patches": _patches, "unpatches": _unpatches,
 }
 LEAVES = ("parameter", "data", "samples", "literal", "constant")
 

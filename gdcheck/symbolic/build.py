@@ -12,6 +12,7 @@ maps of their own SymPy function).
 from __future__ import annotations
 
 import ast
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -19,19 +20,18 @@ import sympy as sp
 
 from ..errors import LimitError, excerpt
 from ..spec import Text
+from .elementwise import AbsoluteValue
 from .expressions import _Builder, _chain, _constant_nodes
 from .functions import CONSTANTS, FUNCTIONS
-from .grammar import CHAIN_GROUPS, MAX_EXPONENT, Checker, integer_literal, parse_tree, validate
+from .grammar import CHAIN_GROUPS, MAX_EXPONENT, Checker, parse_tree, validate
+from .keywords import axes_of, index_items, keyword_values
 from .language import Elementwise, value_of
 from .maps import partial
+from .selections import COMPARISONS, not_an_id
 from .tensor import Graph, Node, symbols, topological
+from .windows import AvgPool, Conv1d, Conv2d, MaxPool
 
 X0, X1 = symbols(2)
-
-
-def _vector(name: str, x: Node) -> None:
-    if len(x.shape) != 1:
-        raise ValueError(f"expected a vector, got shape {list(x.shape)}")
 
 
 def _dot(graph: Graph, a: Node, b: Node) -> Node:
@@ -43,44 +43,77 @@ def _dot(graph: Graph, a: Node, b: Node) -> Node:
     return graph.contract(a, b, "k,k->")
 
 
-def _mean(graph: Graph, x: Node) -> Node:
-    if x.size == 0:
-        raise ValueError(f"cannot reduce an empty value of shape {list(x.shape)}")
-    return graph.map(X0 / x.size, (graph.sum(x),))
+def _kept(graph: Graph, x: Node, value: Node, axes: tuple[int, ...], keepdims: bool) -> Node:
+    """A reduction's result, with the reduced axes back as ones if `keepdims`."""
+    if not keepdims:
+        return value
+    return graph.reshape(value, tuple(1 if i in axes else size
+                                      for i, size in enumerate(x.shape)))
 
 
-def _sum(graph: Graph, x: Node) -> Node:
-    if x.size == 0:
-        raise ValueError(f"cannot reduce an empty value of shape {list(x.shape)}")
-    return graph.sum(x)
+def _reduction(op: str) -> Callable[..., Node]:
+    """sum, logsumexp, max or min: of every entry, or along `axis`."""
+
+    def build(graph: Graph, x: Node, axis: tuple[int, ...] | None = None,
+              keepdims: bool = False) -> Node:
+        if x.size == 0:
+            raise ValueError(f"cannot reduce an empty value of shape {list(x.shape)}")
+        axes = axes_of(axis, len(x.shape))
+        value = graph.sum(x, axes) if op == "sum" else graph.reduce(op, x, axes)
+        return _kept(graph, x, value, axes, keepdims)
+
+    return build
 
 
-def _norm(graph: Graph, x: Node) -> Node:
-    return graph.map(sp.sqrt(X0), (_sum(graph, graph.map(X0**2, (x,))),))
+def _mean(graph: Graph, x: Node, axis: tuple[int, ...] | None = None,
+          keepdims: bool = False) -> Node:
+    axes = axes_of(axis, len(x.shape))
+    count = math.prod(x.shape[i] for i in axes)
+    return graph.map(X0 / count, (_reduction("sum")(graph, x, axis, keepdims),))
 
 
-def _softmax(graph: Graph, v: Node) -> Node:
-    _vector("softmax", v)
-    return graph.map(sp.exp(X0 - X1), (v, graph.reduce("logsumexp", v)))
+def _norm(graph: Graph, x: Node, ord: int | str = 2, axis: tuple[int, ...] | None = None,
+          keepdims: bool = False) -> Node:
+    if ord == 2:
+        squares = _reduction("sum")(graph, graph.map(X0**2, (x,)), axis, keepdims)
+        return graph.map(sp.sqrt(X0), (squares,))
+    size = graph.map(AbsoluteValue(X0), (x,))
+    return _reduction("sum" if ord == 1 else "max")(graph, size, axis, keepdims)
 
 
-def _log_softmax(graph: Graph, v: Node) -> Node:
-    _vector("log_softmax", v)
-    return graph.map(X0 - X1, (v, graph.reduce("logsumexp", v)))
+def _along(x: Node, axis: tuple[int, ...], name: str) -> tuple[int, ...]:
+    if not x.shape:
+        raise ValueError(f"expected a vector, got shape {list(x.shape)}")
+    if len(axis) != 1:
+        raise ValueError(f"{name} works along one axis, got axis={axis}")
+    return axes_of(axis, len(x.shape))
+
+
+def _softmax(graph: Graph, v: Node, axis: tuple[int, ...] = (-1,)) -> Node:
+    axes = _along(v, axis, "softmax")
+    total = _kept(graph, v, graph.reduce("logsumexp", v, axes), axes, True)
+    return graph.map(sp.exp(X0 - X1), (v, total))
+
+
+def _log_softmax(graph: Graph, v: Node, axis: tuple[int, ...] = (-1,)) -> Node:
+    axes = _along(v, axis, "log_softmax")
+    total = _kept(graph, v, graph.reduce("logsumexp", v, axes), axes, True)
+    return graph.map(X0 - X1, (v, total))
 
 
 # spec name → how a function that is not elementwise builds its node
 GRAPH_BUILDERS: dict[str, Callable[..., Node]] = {
-    "sum": _sum,
+    "sum": _reduction("sum"),
     "mean": _mean,
     "dot": _dot,
     "norm": _norm,
-    "logsumexp": lambda graph, x: graph.reduce("logsumexp", x),
-    "max": lambda graph, x: graph.reduce("max", x),
-    "min": lambda graph, x: graph.reduce("min", x),
+    "logsumexp": _reduction("logsumexp"),
+    "max": _reduction("max"),
+    "min": _reduction("min"),
     "softmax": _softmax,
     "log_softmax": _log_softmax,
     "transpose": lambda graph, x: graph.transpose(x),
+    **{cls.spec_name: cls.graph for cls in (Conv1d, Conv2d, MaxPool, AvgPool)},
 }
 
 _BINARY: dict[type, sp.Expr] = {ast.Add: X0 + X1, ast.Sub: X0 - X1, ast.Mult: X0 * X1,
@@ -181,31 +214,42 @@ class GraphBuilder:
         name = node.func.id   # type: ignore[attr-defined]
         function = FUNCTIONS[name]
         args = tuple(self.build(arg) for arg in node.args)
+        keywords = keyword_values(node, function.keywords)
         if issubclass(function, Elementwise):
             scalar = function if function.sympy is None else function.sympy
             return self.graph.map(scalar(*symbols(len(args))), args)
-        return GRAPH_BUILDERS[name](self.graph, *args)
+        return GRAPH_BUILDERS[name](self.graph, *args, **keywords)
+
+    def _compare(self, node: ast.Compare) -> Node:
+        left, right = self.build(node.left), self.build(node.comparators[0])
+        comparison = COMPARISONS[type(node.ops[0]).__name__]
+        return self.graph.map(comparison(X0, X1), (left, right))
 
     def _subscript(self, node: ast.Subscript) -> Node:
         value = self.build(node.value)
-        parts = node.slice.elts if isinstance(node.slice, (ast.List, ast.Tuple)) else [node.slice]
-        index = tuple(integer_literal(part) for part in parts)
-        if len(index) > len(value.shape):
-            raise ValueError(f"{len(index)} index(es) into a value of shape "
-                             f"[{', '.join(map(str, value.shape))}]")
-        for axis, (i, size) in enumerate(zip(index, value.shape, strict=False)):
-            if not -size <= i < size:  # type: ignore[operator]
-                raise ValueError(f"index {excerpt(i)} is out of range for axis {axis} of shape "
-                                 f"[{', '.join(map(str, value.shape))}]")
-        return self.graph.index(value, index)   # type: ignore[arg-type]
+        if isinstance(node.slice, ast.Name):
+            return self._lookup(node, value, self.build(node.slice))
+        return self.graph.index(value, index_items(node, value.shape))
+
+    def _lookup(self, node: ast.Subscript, table: Node, index: Node) -> Node:
+        name = node.slice.id   # type: ignore[attr-defined]
+        if index.op != "data" or len(index.attrs) < 2:
+            raise ValueError(not_an_id(name))
+        ids = index.attrs[1]
+        if not table.shape or table.shape[0] != ids:
+            rows = table.shape[0] if table.shape else 0
+            raise ValueError(f"'{name}' takes {ids} ids (range: {ids}), so the table it "
+                             f"indexes needs {ids} rows, got shape {list(table.shape)}"
+                             + (f" ({rows} rows)" if table.shape else ""))
+        return self.graph.gather(table, index)
 
     def _list(self, node: ast.List) -> Node:
         items = tuple(self.build(element) for element in node.elts)
         if not items:
             raise ValueError("an empty list is not allowed")
-        if len({item.shape for item in items}) > 1 or len(items[0].shape) > 1:
-            raise ValueError("a list literal must hold scalars (a vector) or vectors of one "
-                             "length (a matrix)")
+        if len({item.shape for item in items}) > 1:
+            raise ValueError("a list literal must hold values of one shape: numbers (a "
+                             "vector), vectors of one length (a matrix), matrices ...")
         return self.graph.stack(items)
 
 

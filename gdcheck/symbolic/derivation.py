@@ -37,7 +37,11 @@ class GraphObjective:
         self.parameters = {p.name: graph.parameter(p.name, p.shape, self.batched)
                            for p in spec.parameters}
         variables = [*spec.inputs, *([spec.target] if spec.target else [])]
-        self.data = {v.name: graph.data(v.name, v.shape) for v in variables}
+        self.data = {v.name: graph.data(v.name, v.shape, getattr(v, "range", None))
+                     for v in variables}
+        # array constants: literal values, usable wherever a named constant is
+        self.arrays = {name: graph.literal(value)
+                       for name, value in getattr(spec, "arrays", {}).items()}
         self.model: Node | None = None
         self.objective = self._objective()
 
@@ -47,11 +51,12 @@ class GraphObjective:
         self.penalty: Node | None = None
         if spec.penalty is not None:
             self.penalty = self._scalar(spec.penalty, parse_graph(
-                self.graph, spec.penalty, dict(self.parameters), constants, reasons), "penalty")
+                self.graph, spec.penalty, {**self.parameters, **self.arrays}, constants,
+                reasons), "penalty")
         if spec.objective is not None:
             self.sample_loss = self._scalar(spec.objective, parse_graph(
-                self.graph, spec.objective, dict(self.parameters), constants, reasons),
-                "objective")
+                self.graph, spec.objective, {**self.parameters, **self.arrays}, constants,
+                reasons), "objective")
             total = self.sample_loss
         else:
             self.sample_loss = self._sample_loss()
@@ -63,7 +68,7 @@ class GraphObjective:
         spec = self.spec
         assert spec.model is not None and spec.loss is not None and spec.target is not None
         inputs = {v.name: self.data[v.name] for v in spec.inputs}
-        model = parse_graph(self.graph, spec.model, {**self.parameters, **inputs},
+        model = parse_graph(self.graph, spec.model, {**self.parameters, **self.arrays, **inputs},
                             dict(spec.constants), placement_reasons(spec))
         target = self.data[spec.target.name]
         if model.shape != target.shape:
@@ -74,7 +79,8 @@ class GraphObjective:
         if "y_pred" not in names_used(spec.loss):
             raise ExpressionError(spec.loss.location, "the loss never uses y_pred (the model "
                                   "output); a loss compares y_pred with the target")
-        environment = {**self.parameters, **inputs, spec.target.name: target, "y_pred": model}
+        environment = {**self.parameters, **self.arrays, **inputs, spec.target.name: target,
+                       "y_pred": model}
         return self._scalar(spec.loss, parse_graph(self.graph, spec.loss, environment,
                                                    dict(spec.constants)), "loss")
 
@@ -107,8 +113,8 @@ class GraphObjective:
         maximum ...; the gap between the two largest entries of a max)."""
         found: list[Node] = []
         for node in topological([self.objective]):
-            if node.op in ("max", "min") and node.args[0].size > 1:
-                found.append(self.graph.gap(node.args[0], node.op))
+            if node.op in ("max", "min") and node.args[0].size > node.size:
+                found.append(self.graph.gap(node.args[0], node.op, node.attrs[0]))
             if node.op != "map":
                 continue
             for kind, where in KINKS.items():

@@ -222,3 +222,35 @@ class Minimum(CustomFunction, Elementwise):
     def fdiff(self, argindex: int = 1) -> sp.Expr:
         a, b = self.args
         return Step(b - a) if argindex == 1 else Step(a - b)
+
+
+class Sinh(Elementwise):
+    spec_name, sympy, fold = "sinh", sp.sinh, staticmethod(math.sinh)
+
+
+class Cosh(Elementwise):
+    spec_name, sympy, fold = "cosh", sp.cosh, staticmethod(math.cosh)
+
+
+class Arctan(Elementwise):
+    spec_name, sympy, fold = "arctan", sp.atan, staticmethod(math.atan)
+
+
+class Arcsin(Elementwise):
+    spec_name, sympy, fold = "arcsin", sp.asin, staticmethod(math.asin)
+
+
+class Arccos(Elementwise):
+    spec_name, sympy, fold = "arccos", sp.acos, staticmethod(math.acos)
+
+
+class Arcsinh(Elementwise):
+    spec_name, sympy, fold = "arcsinh", sp.asinh, staticmethod(math.asinh)
+
+
+class Arccosh(Elementwise):
+    spec_name, sympy, fold = "arccosh", sp.acosh, staticmethod(math.acosh)
+
+
+class Arctanh(Elementwise):
+    spec_name, sympy, fold = "arctanh", sp.atanh, staticmethod(math.atanh)

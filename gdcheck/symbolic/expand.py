@@ -20,8 +20,11 @@ import sympy as sp
 
 from .elementwise import Maximum, Minimum
 from .expressions import MAX_ENTRIES
+from .indexing import python_index
 from .reductions import LogSumExp
+from .selections import Lookup
 from .tensor import Node, symbols, topological
+from .windows import patches_of, unpatches_of
 
 Values = dict[int, np.ndarray]   # id(node) → object array of the node's (per-sample) shape
 
@@ -79,20 +82,57 @@ def _sum_to(node: Node, args: list[np.ndarray]) -> np.ndarray:
 
 def _scatter(node: Node, args: list[np.ndarray]) -> np.ndarray:
     result = _objects(sp.S.Zero, node.attrs[1])
-    result[node.attrs[0]] = args[0]
+    result[python_index(node.attrs[0])] = args[0]
+    return result
+
+
+def _along(node: Node, value: np.ndarray, combine: Callable[[list[Any]], Any]) -> np.ndarray:
+    """`combine` of the entries along a reduction's axes, at every other position."""
+    axes = node.attrs[-1]
+    moved = np.moveaxis(value, axes, tuple(range(-len(axes), 0))) if axes else value
+    rows = moved.reshape(node.shape + (-1,))
+    result = np.empty(node.shape, dtype=object)
+    for index in np.ndindex(node.shape):
+        result[index] = combine(list(rows[index]))
     return result
 
 
 def _fold(pair: type) -> Callable[[Node, list[np.ndarray]], np.ndarray]:
     def expand(node: Node, args: list[np.ndarray]) -> np.ndarray:
-        return _objects(reduce(pair, list(args[0].flat)), ())
+        return _along(node, args[0], lambda items: reduce(pair, items))
 
     return expand
 
 
 def _logsumexp(node: Node, args: list[np.ndarray]) -> np.ndarray:
-    items = list(args[0].flat)
-    return _objects(items[0] if len(items) == 1 else LogSumExp(*items), ())
+    return _along(node, args[0], lambda items: items[0] if len(items) == 1
+                  else LogSumExp(*items))
+
+
+def _gather(node: Node, args: list[np.ndarray]) -> np.ndarray:
+    """Row index[...] of the table, read as Lookup(id, rows...) at each column (a number
+    id picks its row outright)."""
+    table, index = args
+    result = np.empty(node.shape, dtype=object)
+    rest = table.shape[1:]
+    for at in np.ndindex(index.shape):
+        for column in np.ndindex(rest):
+            result[at + column] = Lookup(index[at], *table[(slice(None),) + column])
+    return result
+
+
+def _scatter_add(node: Node, args: list[np.ndarray]) -> np.ndarray:
+    """Σ over the entries of g of [index == row]·g, row by row of the table."""
+    g, index = args
+    from .selections import Equal
+
+    result = _objects(sp.S.Zero, node.shape)
+    rest = node.shape[1:]
+    for row in range(node.shape[0]):
+        for column in np.ndindex(rest):
+            result[(row,) + column] = sp.Add(*[Equal(index[at], row) * g[at + column]
+                                               for at in np.ndindex(index.shape)])
+    return result
 
 
 EXPANSIONS: dict[str, Callable[[Node, list[np.ndarray]], np.ndarray]] = {
@@ -107,13 +147,17 @@ EXPANSIONS: dict[str, Callable[[Node, list[np.ndarray]], np.ndarray]] = {
     "broadcast": lambda node, args: np.array(np.broadcast_to(args[0], node.shape)),
     "sum_to": _sum_to,
     "reshape": lambda node, args: args[0].reshape(node.shape),
-    "index": lambda node, args: _objects(args[0][node.attrs[0]], node.shape),
+    "index": lambda node, args: _objects(args[0][python_index(node.attrs[0])], node.shape),
     "scatter": _scatter,
     "stack": lambda node, args: np.stack([np.asarray(a, dtype=object) for a in args]),
     "transpose": lambda node, args: np.swapaxes(args[0], -1, -2).copy(),
     "logsumexp": _logsumexp,
     "max": _fold(Maximum),
     "min": _fold(Minimum),
+    "gather": _gather,
+    "scatter_add": _scatter_add,
+    "patches": lambda node, args: patches_of(args[0], *node.attrs),
+    "unpatches": lambda node, args: unpatches_of(args[0], *node.attrs),
 }
 
 

@@ -35,11 +35,13 @@ from .grammar import (
     MAX_EXPONENT,
     MAX_LENGTH,
     Checker,
-    integer_literal,
     parse_tree,
     post_order,
     validate,
 )
+from .indexing import python_index
+from .keywords import index_items, keyword_values
+from .selections import COMPARISONS, Lookup, not_an_id
 
 __all__ = ["CONSTANTS", "FUNCTIONS", "MAX_DEPTH", "MAX_EXPONENT", "MAX_LENGTH", "Function",
            "Value", "names_used", "parse", "parse_tree", "shape_text", "validate", "value_of"]
@@ -55,8 +57,9 @@ MAX_ENTRIES = 10 * defaults.MAX_SCALAR_DISPLAY
 
 class _Builder:
     def __init__(self, source: Text, environment: dict[str, Value], constants: dict[str, float],
-                 tree: ast.AST):
+                 tree: ast.AST, ids: frozenset[str] = frozenset()):
         self.checker = Checker(source)
+        self.ids = ids   # the integer inputs, which may index a table
         self.environment = environment
         self.values = {sp.Symbol(name, real=True): value for name, value in constants.items()}
         self.constant = _constant_nodes(tree, constants)
@@ -162,31 +165,43 @@ class _Builder:
     def _call(self, node: ast.Call) -> Value:
         function = FUNCTIONS[node.func.id]  # type: ignore[attr-defined]
         args = [self.build(arg) for arg in node.args]
-        if function.arity == 2 and function.fold is not None:  # elementwise: shapes must broadcast
+        if function.arity >= 2 and function.fold is not None:  # elementwise: must broadcast
             self._combine(node, args, lambda *items: None)
-        return value_of(function.build(*args))
+        return value_of(function.build(*args, **keyword_values(node, function.keywords)))
+
+    def _compare(self, node: ast.Compare) -> Value:
+        left, right = self.build(node.left), self.build(node.comparators[0])
+        return self._combine(node, [left, right], COMPARISONS[type(node.ops[0]).__name__])
 
     def _subscript(self, node: ast.Subscript) -> Value:
         value = self.build(node.value)
-        parts = node.slice.elts if isinstance(node.slice, (ast.List, ast.Tuple)) else [node.slice]
-        index = tuple(integer_literal(part) for part in parts)
-        if len(index) > value.ndim:
-            raise self.checker.error(f"{len(index)} index(es) into a value of shape "
-                                     f"{shape_text(value)}", node)
-        for axis, (i, size) in enumerate(zip(index, value.shape, strict=False)):
-            if not -size <= i < size:  # type: ignore[operator]
-                raise self.checker.error(f"index {excerpt(i)} is out of range for axis {axis} "
-                                         f"of shape {shape_text(value)}", node)
-        return value_of(value[index])
+        if isinstance(node.slice, ast.Name):
+            return self._lookup(node, value, self.build(node.slice))
+        return value_of(value[python_index(index_items(node, value.shape))])
+
+    def _lookup(self, node: ast.Subscript, table: Value, index: Value) -> Value:
+        """table[token], entry by entry: Lookup(token, rows...) at every column."""
+        name = node.slice.id   # type: ignore[attr-defined]
+        if name not in self.ids:
+            raise self.checker.error(not_an_id(name), node)
+        if table.ndim == 0:
+            raise self.checker.error("a lookup needs a table with at least one axis", node)
+        self._check_entries(node, index.size * table.size)
+        result = np.empty(index.shape + table.shape[1:], dtype=object)
+        for at in np.ndindex(index.shape):
+            for column in np.ndindex(table.shape[1:]):
+                result[at + column] = Lookup(index[at], *table[(slice(None),) + column])
+        return result
 
     def _list(self, node: ast.List) -> Value:
         items = [self.build(element) for element in node.elts]
         if not items:
             raise self.checker.error("an empty list is not allowed", node)
         shapes = {item.shape for item in items}
-        if len(shapes) > 1 or items[0].ndim > 1:
-            raise self.checker.error("a list literal must hold scalars (a vector) or vectors "
-                                     "of one length (a matrix)", node)
+        if len(shapes) > 1:
+            raise self.checker.error("a list literal must hold values of one shape: numbers "
+                                     "(a vector), vectors of one length (a matrix), "
+                                     "matrices ...", node)
         result = np.empty((len(items),) + items[0].shape, dtype=object)
         for i, item in enumerate(items):
             result[i] = item[()] if item.ndim == 0 else item
@@ -247,16 +262,17 @@ def _chain(node: ast.BinOp, group: str) -> list[tuple[ast.AST, bool]]:
 
 
 def parse(source: Text, environment: dict[str, Value], constants: dict[str, float],
-          elsewhere: dict[str, str] | None = None) -> Value:
+          elsewhere: dict[str, str] | None = None, ids: frozenset[str] = frozenset()) -> Value:
     """Parse one expression into a Value, given the names it may use.
 
     `environment` maps each usable name to its Value (object array of Symbols);
     `constants` gives the numbers of named constants (for constant folding);
-    `elsewhere` explains names that exist but may not be used in this field.
+    `elsewhere` explains names that exist but may not be used in this field; `ids` are the
+    integer inputs (which may index a table).
     """
     tree = parse_tree(source)
     validate(source, tree, list(environment), constants, elsewhere)
-    value = _Builder(source, environment, constants, tree).build(tree)
+    value = _Builder(source, environment, constants, tree, ids).build(tree)
     for item in value.flat:
         if item.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
             raise Checker(source).error("the expression divides by zero or is not finite "

@@ -34,11 +34,14 @@ from .language import (
     value_of,
 )
 from .reductions import LogSumExp
+from .selections import COMPARISONS, Lookup, Where
+from .windows import AvgPool, Conv1d, Conv2d, MaxPool
 
 __all__ = [
     "CONSTANTS", "FUNCTIONS", "KINKS", "NUMPY_NAMESPACE", "RESERVED_NAMES", "SYMPY_EQUIVALENTS",
     "AbsoluteValue", "CustomFunction", "Function", "LogSumExp", "Maximum", "Minimum", "Relu",
     "Sigmoid", "Sign", "Softplus", "Step", "Value", "shape_text", "value_of",
+    "COMPARISONS", "Lookup", "Where", "AvgPool", "Conv1d", "Conv2d", "MaxPool",
 ]
 
 # The language's table of functions: spec name → its class (`arity`, `build`, `fold`).

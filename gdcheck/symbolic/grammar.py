@@ -20,6 +20,7 @@ from .. import defaults
 from ..errors import ExpressionError, LimitError, did_you_mean, excerpt
 from ..spec import Text
 from .functions import CONSTANTS, FUNCTIONS
+from .keywords import integer_literal, literal
 
 MAX_LENGTH = defaults.MAX_EXPRESSION_LENGTH
 MAX_DEPTH = defaults.MAX_EXPRESSION_DEPTH
@@ -27,17 +28,22 @@ MAX_EXPONENT = defaults.MAX_EXPONENT
 
 
 _OPERATORS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.MatMult)
+_COMPARISONS = (ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.Eq, ast.NotEq)
 _ALLOWED_NODES = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Constant, ast.Name, ast.Call,
-                  ast.Subscript, ast.List, ast.Tuple, ast.Load, ast.USub, ast.UAdd) + _OPERATORS
+                  ast.Subscript, ast.List, ast.Tuple, ast.Load, ast.USub, ast.UAdd,
+                  ast.Compare, ast.keyword) + _OPERATORS + _COMPARISONS
 CHAIN_GROUPS: dict[type, str] = {ast.Add: "+", ast.Sub: "+", ast.Mult: "*", ast.Div: "*"}
 _DESCRIPTIONS: dict[type, str] = {
     ast.Attribute: "attribute access", ast.Lambda: "lambda", ast.ListComp: "a comprehension",
     ast.GeneratorExp: "a comprehension", ast.DictComp: "a comprehension",
-    ast.SetComp: "a comprehension", ast.Compare: "a comparison", ast.BoolOp: "and/or",
-    ast.IfExp: "if/else", ast.JoinedStr: "an f-string", ast.NamedExpr: "':='",
-    ast.Starred: "starred arguments", ast.Slice: "a slice", ast.Dict: "a dict",
+    ast.SetComp: "a comprehension",
+    ast.BoolOp: "and/or (multiply two conditions for 'and': (a > 0) * (b > 0))",
+    ast.IfExp: "if/else (write where(condition, a, b))", ast.JoinedStr: "an f-string",
+    ast.NamedExpr: "':='", ast.Starred: "starred arguments",
+    ast.Slice: "a slice outside an index", ast.Dict: "a dict",
     ast.Set: "a set", ast.Await: "await", ast.Yield: "yield",
-    ast.keyword: "keyword arguments",
+    ast.Is: "'is' (compare with ==)", ast.IsNot: "'is not' (compare with !=)",
+    ast.In: "'in'", ast.NotIn: "'not in'", ast.Not: "'not' (write 1 - condition)",
     ast.BitXor: "'^' (exclusive or; a power is written a**2)", ast.BitAnd: "'&'",
     ast.BitOr: "'|'", ast.Invert: "'~'", ast.LShift: "'<<'", ast.RShift: "'>>'",
 }
@@ -102,13 +108,23 @@ def validate(source: Text, tree: ast.expr, names: Sequence[str], constants: dict
     folded: dict[ast.AST, float | None] = {}
     # The Tuple of W[1, 2] is part of an index, and the `f` of f(x) names a function:
     # neither is a value, and _check_call and _check_index check them.
-    parts = {id(node.slice) for node in ast.walk(tree) if isinstance(node, ast.Subscript)}
+    parts = {id(node.slice) for node in ast.walk(tree)
+             if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Tuple)}
     parts |= {id(node.func) for node in ast.walk(tree)
               if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)}
+    # A keyword's value and a slice of an index are literals, which _check_call and
+    # _check_index read whole (True, inf and x[1:3] are allowed there only).
+    literals = {id(inner) for node in ast.walk(tree) if isinstance(node, ast.Call)
+                for keyword in node.keywords for inner in ast.walk(keyword.value)}
+    literals |= {id(inner) for node in ast.walk(tree) if isinstance(node, ast.Subscript)
+                 for part in _index_parts(node) if isinstance(part, ast.Slice)
+                 for inner in ast.walk(part)}
+    parts |= literals
     # Constructs outside the grammar first, outermost first (ast.walk is breadth-first),
     # so the message names what was written (a lambda, not its arguments).
     for node in ast.walk(tree):
-        _check_allowed(checker, node)
+        if id(node) not in literals:
+            _check_allowed(checker, node)
     order = post_order(tree)
     for node in reversed(order):
         if id(node) not in parts:
@@ -171,6 +187,9 @@ def _check_node(checker: Checker, node: ast.AST, names: Sequence[str],
         _check_call(checker, node)
     if isinstance(node, ast.Subscript):
         _check_index(checker, node)
+    if isinstance(node, ast.Compare) and len(node.ops) > 1:
+        raise checker.error("a chained comparison is not allowed; write one comparison at a "
+                            "time, (a < b) * (b < c) for both", node)
     if isinstance(node, ast.Tuple):
         raise checker.error("a tuple is not allowed (only inside an index like W[0, 1])", node)
 
@@ -185,27 +204,48 @@ def _check_call(checker: Checker, node: ast.Call) -> None:
     if name not in FUNCTIONS:
         raise checker.error(f"unknown function '{excerpt(name)}'{did_you_mean(name, FUNCTIONS)}; "
                             f"allowed: {', '.join(FUNCTIONS)}", node)
-    if node.keywords:
-        raise checker.error(f"keyword arguments are not allowed in {name}(...)", node)
+    allowed = FUNCTIONS[name].keywords
+    for keyword in node.keywords:
+        if keyword.arg is None:
+            raise checker.error(f"'**' is not allowed in {name}(...)", node)
+        if keyword.arg not in allowed:
+            takes = (f"; it takes {', '.join(f'{k}=' for k in allowed)}" if allowed
+                     else "; it takes none")
+            raise checker.error(f"{name}(...) has no keyword '{excerpt(keyword.arg)}'{takes}",
+                                node)
+        try:
+            literal(keyword.value, allowed[keyword.arg])
+        except ValueError as error:
+            raise checker.error(f"{keyword.arg}= of {name}(...) must be a literal: {error}",
+                                keyword.value) from None
     arity = FUNCTIONS[name].arity
     if len(node.args) != arity:
         raise checker.error(f"{name} takes {arity} argument{'s' if arity > 1 else ''}, "
                             f"got {len(node.args)}", node)
 
 
+def _index_parts(node: ast.Subscript) -> list[ast.expr]:
+    return list(node.slice.elts) if isinstance(node.slice, ast.Tuple) else [node.slice]
+
+
 def _check_index(checker: Checker, node: ast.Subscript) -> None:
-    parts = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
-    if not 1 <= len(parts) <= 2 or not all(integer_literal(p) is not None for p in parts):
-        raise checker.error("an index must be one or two integers, like w[0] or W[1, 2]", node)
-
-
-def integer_literal(node: ast.AST) -> int | None:
-    sign = 1
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-        sign, node = -1, node.operand
-    if isinstance(node, ast.Constant) and type(node.value) is int:
-        return sign * node.value
-    return None
+    """Each part of an index: an integer, a slice with integer bounds and step, or (alone)
+    a name, whose value the builder checks is an integer input."""
+    parts = _index_parts(node)
+    if len(parts) == 1 and isinstance(parts[0], ast.Name):
+        return
+    for part in parts:
+        if integer_literal(part) is not None:
+            continue
+        if isinstance(part, ast.Slice) and all(
+                bound is None or integer_literal(bound) is not None
+                for bound in (part.lower, part.upper, part.step)):
+            if part.step is not None and integer_literal(part.step) == 0:
+                raise checker.error("a slice step cannot be zero", node)
+            continue
+        raise checker.error("an index is integers and slices with integer bounds, like "
+                            "w[0], W[1, 2], x[1:3] or W[:, 0], or one integer input, like "
+                            "E[token]", node)
 
 
 _FLOAT_OPERATORS: dict[type, Callable[[float, float], Any]] = {

@@ -43,6 +43,8 @@ class Function:
     build: ClassVar[Callable[..., Value]]   # shaped arguments (Values) → Value
     fold: ClassVar[Callable[..., float] | None] = None   # float version, for constant folding
     signature: ClassVar[str] = ""
+    # keyword → its kind (keywords.py): literal values only, for these functions alone
+    keywords: ClassVar[dict[str, str]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -71,7 +73,10 @@ class Elementwise(Function):
 
 
 class Reduction(Function):
-    """Every element of one value, combined into a scalar."""
+    """The elements of one value combined into a scalar: all of them, or along `axis`
+    (one axis or a tuple; `keepdims` keeps them as axes of length one)."""
+
+    keywords = {"axis": "axes", "keepdims": "flag"}
 
     @staticmethod
     def combine(items: list[Any]) -> Any:
@@ -79,25 +84,50 @@ class Reduction(Function):
         raise NotImplementedError
 
     @classmethod
-    def build(cls, value: Value) -> Value:
+    def build(cls, value: Value, axis: tuple[int, ...] | None = None, keepdims: bool = False,
+              **options: Any) -> Value:
+        from .keywords import axes_of  # keywords.py reads the ast; it needs nothing here
+
         if value.size == 0:
             raise ValueError(f"cannot reduce an empty value of shape {shape_text(value)}")
-        return value_of(cls.combine(list(value.flat)))
+        axes = axes_of(axis, value.ndim)
+        kept = tuple(size for i, size in enumerate(value.shape) if i not in axes)
+        moved = np.moveaxis(value, axes, tuple(range(-len(axes), 0))) if axes else value
+        rows = moved.reshape(kept + (-1,))
+        result = np.empty(kept, dtype=object)
+        for index in np.ndindex(kept):
+            result[index] = cls.combine(list(rows[index]), **options)
+        if keepdims:
+            result = result.reshape(tuple(1 if i in axes else size
+                                          for i, size in enumerate(value.shape)))
+        return value_of(result) if result.ndim else value_of(result[()])
 
 
 class VectorMap(Function):
-    """A vector to a vector of the same length."""
+    """A vector to a vector of the same length; along `axis` (the last by default) of a
+    value of any rank."""
+
+    keywords = {"axis": "axes"}
 
     @staticmethod
     def transform(items: list[Any]) -> list[Any]:
         raise NotImplementedError
 
     @classmethod
-    def build(cls, value: Value) -> Value:
-        if value.ndim != 1:
+    def build(cls, value: Value, axis: tuple[int, ...] = (-1,)) -> Value:
+        from .keywords import axes_of
+
+        if value.ndim == 0:
             raise ValueError(f"expected a vector, got shape {shape_text(value)}")
-        # the trailing None keeps numpy from looking inside the elements: one axis, always
-        return np.array(cls.transform(list(value)) + [None], dtype=object)[:-1]
+        if len(axis) != 1:
+            raise ValueError(f"{cls.spec_name} works along one axis, got axis={axis}")
+        (along,) = axes_of(axis, value.ndim)
+        moved = np.moveaxis(value, along, -1)
+        result = np.empty(moved.shape, dtype=object)
+        for index in np.ndindex(moved.shape[:-1]):
+            for k, item in enumerate(cls.transform(list(moved[index]))):
+                result[index + (k,)] = item
+        return np.moveaxis(result, -1, along)
 
 
 # ----------------------------------------------------------------- gdcheck's SymPy functions

@@ -21,6 +21,7 @@ import sympy as sp
 
 from .contraction import SAMPLE, as_matrix_product, sampled_subscripts
 from .derivation import GraphObjective
+from .indexing import index_text
 from .tensor import Node, symbols, topological
 
 TRANSPARENT = ("broadcast", "reshape", "to_samples")
@@ -184,6 +185,16 @@ def _call(name: str) -> Callable[[Notation, Node, list[str]], str]:
     return lambda notation, node, texts: f"{name}({', '.join(texts)})"
 
 
+def _reduced(name: str) -> Callable[[Notation, Node, list[str]], str]:
+    """max(x), or max(x, axis=(0,)) where it reduces some axes only."""
+    def write(notation: Notation, node: Node, texts: list[str]) -> str:
+        if len(node.attrs[0]) == len(node.args[0].shape):
+            return f"{name}({texts[0]})"
+        return f"{name}({texts[0]}, axis={node.attrs[0]})"
+
+    return write
+
+
 WRITERS: dict[str, Callable[[Notation, Node, list[str]], str]] = {
     "parameter": lambda notation, node, texts: node.attrs[0],
     "data": lambda notation, node, texts: node.attrs[0],
@@ -199,18 +210,26 @@ WRITERS: dict[str, Callable[[Notation, Node, list[str]], str]] = {
     "to_samples": lambda notation, node, texts: texts[0],
     "reshape": lambda notation, node, texts: texts[0],
     "sum_to": _sum_to,
-    "index": lambda notation, node, texts: (
-        f"{_group(texts[0])}[{', '.join(map(str, node.attrs[0]))}]"),
+    "index": lambda notation, node, texts: f"{_group(texts[0])}[{index_text(node.attrs[0])}]",
     "scatter": lambda notation, node, texts: (
-        f"scatter({texts[0]} at {list(node.attrs[0])} of {list(node.attrs[1])})"),
+        f"scatter({texts[0]} at [{index_text(node.attrs[0])}] of {list(node.attrs[1])})"),
+    "gather": lambda notation, node, texts: f"{_group(texts[0])}[{texts[1]}]",
+    "scatter_add": lambda notation, node, texts: (
+        f"scatter_add({texts[0]} into the rows {texts[1]} of {list(node.shape)})"),
+    "patches": lambda notation, node, texts: (
+        f"windows({texts[0]}, size={node.attrs[0]}, stride={node.attrs[1]}, "
+        f"padding={node.attrs[2]})"),
+    "unpatches": lambda notation, node, texts: (
+        f"windows_added_back({texts[0]}, into {list(node.attrs[0])})"),
     "stack": lambda notation, node, texts: f"[{', '.join(texts)}]",
     "transpose": lambda notation, node, texts: f"{_group(texts[0])}.T",
-    "logsumexp": _call("logsumexp"),
+    "logsumexp": _reduced("logsumexp"),
     "gap": lambda notation, node, texts: (
         f"{'largest' if node.attrs[0] == 'max' else 'smallest'} two entries of {texts[0]}, "
-        "their difference"),
-    "max": _call("max"),
-    "min": _call("min"),
+        "their difference" + ("" if len(node.attrs[1]) == len(node.args[0].shape)
+                              else f", along axis {node.attrs[1]}")),
+    "max": _reduced("max"),
+    "min": _reduced("min"),
 }
 
 

@@ -205,6 +205,7 @@ def derive(spec: Spec) -> SymbolicObjective:
     inputs = {v.name: symbols_for(v) for v in spec.inputs}
     target = {spec.target.name: symbols_for(spec.target)} if spec.target else {}
     constants = {name: value_of(sp.Symbol(name, real=True)) for name in spec.constants}
+    constants |= {name: _numbers(value) for name, value in getattr(spec, "arrays", {}).items()}
     constant_values = {sp.Symbol(name, real=True): value for name, value in spec.constants.items()}
     only_params = {**parameters, **constants}
     not_here = placement_reasons(spec)
@@ -220,6 +221,14 @@ def derive(spec: Spec) -> SymbolicObjective:
         result = _supervised(spec, parameters, inputs, target, constants, constant_values,
                              penalty, not_here)
     _warn_unused(result)
+    return result
+
+
+def _numbers(array: np.ndarray) -> Value:
+    """An array constant as an object array of exact numbers (as the spec wrote them)."""
+    result = np.empty(array.shape, dtype=object)
+    for index in np.ndindex(array.shape):
+        result[index] = sp.Float(float(array[index]), 17)
     return result
 
 
@@ -239,7 +248,9 @@ def _supervised(spec: Spec, parameters: dict[str, Value], inputs: dict[str, Valu
                 constant_values: dict[sp.Symbol, float], penalty: sp.Expr,
                 not_here: dict[str, str]) -> SymbolicObjective:
     assert spec.model is not None and spec.loss is not None and spec.target is not None
-    model = parse(spec.model, {**parameters, **inputs, **constants}, spec.constants, not_here)
+    ids = frozenset(v.name for v in spec.inputs if getattr(v, "dtype", "float") == "int")
+    model = parse(spec.model, {**parameters, **inputs, **constants}, spec.constants, not_here,
+                  ids)
     target_value = target[spec.target.name]
     if model.shape != target_value.shape:
         raise ExpressionError(spec.model.location, f"the model has shape {shape_text(model)} "
@@ -249,7 +260,7 @@ def _supervised(spec: Spec, parameters: dict[str, Value], inputs: dict[str, Valu
         raise ExpressionError(spec.loss.location, "the loss never uses y_pred (the model "
                               "output); a loss compares y_pred with the target")
     environment = {**parameters, **inputs, **target, **constants, "y_pred": model}
-    loss = _scalar(spec.loss, parse(spec.loss, environment, spec.constants), "loss")
+    loss = _scalar(spec.loss, parse(spec.loss, environment, spec.constants, ids=ids), "loss")
     return SymbolicObjective(spec, parameters, inputs, target, constant_values, loss, penalty,
                              model)
 

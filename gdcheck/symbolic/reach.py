@@ -55,6 +55,8 @@ _SAME_OP: dict[str, Callable[[Graph, Node, Node], Node]] = {
     "scatter": lambda graph, node, r: graph.scatter(r, *node.attrs),
     "transpose": lambda graph, node, r: graph.transpose(r),
     "to_samples": lambda graph, node, r: graph.to_samples(r),
+    "patches": lambda graph, node, r: graph.patches(r, *node.attrs),
+    "unpatches": lambda graph, node, r: graph.unpatches(r, *node.attrs),
 }
 
 
@@ -65,15 +67,22 @@ def _linear(graph: Graph, node: Node, reaches: list[Reach]) -> Reach:
         items = tuple(r if r is not None else graph.broadcast(zero, a.shape)
                       for a, r in zip(node.args, reaches, strict=True))
         return graph.stack(items)
+    if node.op in ("gather", "scatter_add"):   # linear in their first argument only
+        r = reaches[0]
+        assert r is not None
+        return (graph.gather(r, node.args[1]) if node.op == "gather"
+                else graph.scatter_add(r, node.args[1], node.shape))
     (r,) = reaches
     assert r is not None
     return _SAME_OP[node.op](graph, node, r)
 
 
 def _largest(graph: Graph, node: Node, reaches: list[Reach]) -> Reach:
+    """The largest reach over the reduced axes (a max, a min or logsumexp moves no more
+    than its most moving entry)."""
     (r,) = reaches
     assert r is not None
-    return graph.reduce("max", r) if r.shape else r
+    return graph.reduce("max", r, node.attrs[-1]) if r.shape else r
 
 
 def _gap(graph: Graph, node: Node, reaches: list[Reach]) -> Reach:
@@ -84,7 +93,7 @@ def _gap(graph: Graph, node: Node, reaches: list[Reach]) -> Reach:
 
 
 LINEAR = ("sum", "sample_reduce", "broadcast", "sum_to", "reshape", "index", "scatter",
-          "stack", "transpose", "to_samples")
+          "stack", "transpose", "to_samples", "gather", "scatter_add", "patches", "unpatches")
 RULES: dict[str, Callable[[Graph, Node, list[Reach]], Reach]] = {
     "map": _map, "contract": _contract, "logsumexp": _largest, "max": _largest,
     "min": _largest, "gap": _gap, **dict.fromkeys(LINEAR, _linear),

@@ -13,7 +13,7 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from .elementwise import Maximum, Minimum
+from .elementwise import AbsoluteValue, Maximum, Minimum
 from .language import CustomFunction, Function, Reduction, Value, VectorMap, shape_text, value_of
 
 
@@ -47,8 +47,18 @@ class Dot(Function):
 
 
 class Norm(Reduction):
+    """The entrywise norm: 2 (the default; Frobenius for a matrix), 1 or inf (`ord`)."""
+
     spec_name = "norm"
-    combine = staticmethod(lambda items: sp.sqrt(sp.Add(*[item**2 for item in items])))
+    keywords = {"ord": "order", "axis": "axes", "keepdims": "flag"}
+
+    @staticmethod
+    def combine(items: list[Any], ord: Any = 2) -> Any:
+        if ord == 1:
+            return sp.Add(*[AbsoluteValue(item) for item in items])
+        if ord == "inf":
+            return functools.reduce(Maximum, [AbsoluteValue(item) for item in items])
+        return sp.sqrt(sp.Add(*[item**2 for item in items]))
 
 
 class LogSumExp(CustomFunction, Reduction):

@@ -15,10 +15,15 @@ The ops (`attrs` in brackets):
 - `contract` [a, b, out, sampled]: two-operand einsum over per-sample axes; a sampled
   operand's sample axis is kept when `sampled`, summed otherwise;
 - `sum` [axes], `sample_reduce` [mean|sum], `broadcast` [shape], `sum_to` [shape, sampled],
-  `reshape` [shape], `to_samples` (an unsampled value, once per sample), `index` [index],
-  `scatter` [index, shape], `stack`, `transpose`, `logsumexp`, `max`, `min` (the last
-  three over every per-sample axis), `gap` [max|min] (between the two extreme entries:
-  where it is 0, max or min has a kink).
+  `reshape` [shape], `to_samples` (an unsampled value, once per sample), `index` [items]
+  (integers and slices, `indexing.py`), `scatter` [items, shape], `stack`, `transpose`,
+  `logsumexp`, `max`, `min` [axes] (over per-sample axes), `gap` [max|min, axes] (between
+  the two extreme entries: where it is 0, max or min has a kink);
+- lookups and windows: `gather` (rows of an unsampled table picked by integer data),
+  `scatter_add` [shape] (its adjoint: rows added back into the table), `patches` [kernel,
+  stride, padding] (every window of the spatial axes of a (channels, *spatial) value, as
+  (channels, *kernel, *positions): a convolution is a contraction of it) and its adjoint
+  `unpatches` [shape, kernel, stride, padding].
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ import numpy as np
 import sympy as sp
 
 from .. import defaults
+from .indexing import Item, indexed_shape, normal_slice, window_shape
 
 Shape = tuple[int, ...]
 MAX_ENTRIES = defaults.MAX_SCALARS   # per sample, for any node: bounds intermediates
@@ -90,8 +96,10 @@ class Graph:
     def parameter(self, name: str, shape: Shape, sampled: bool = False) -> Node:
         return self.node("parameter", (), shape, sampled, (name,))
 
-    def data(self, name: str, shape: Shape) -> Node:
-        return self.node("data", (), shape, True, (name,))
+    def data(self, name: str, shape: Shape, ids: int | None = None) -> Node:
+        """An input or the target; `ids`: an integer input's range (its values are row
+        numbers 0 .. ids-1 of a table)."""
+        return self.node("data", (), shape, True, (name,) if ids is None else (name, ids))
 
     def samples(self) -> Node:
         return self.node("samples", (), (), False)
@@ -141,12 +149,20 @@ class Graph:
                          (a_sub, b_sub, out))
 
     def matmul(self, a: Node, b: Node) -> Node:
-        if not a.shape or not b.shape or a.shape[-1] != b.shape[0]:
+        """numpy's `@`: vectors, matrices, and stacks of matrices (leading axes equal, or
+        on one side only)."""
+        if not a.shape or not b.shape or a.shape[-1] != b.shape[-2 if len(b.shape) > 1 else 0]:
             raise ValueError(f"cannot matrix-multiply shapes {list(a.shape)} and "
                              f"{list(b.shape)}")
-        left = "ik" if len(a.shape) == 2 else "k"
-        right = "kj" if len(b.shape) == 2 else "k"
-        out = left.replace("k", "") + right.replace("k", "")
+        batch_a, batch_b = a.shape[:-2], b.shape[:-2]
+        if batch_a and batch_b and batch_a != batch_b:
+            raise ValueError(f"cannot matrix-multiply shapes {list(a.shape)} and "
+                             f"{list(b.shape)}: their leading axes {list(batch_a)} and "
+                             f"{list(batch_b)} differ")
+        letters = "pqrstu"[:max(len(batch_a), len(batch_b))]
+        left = letters[:len(batch_a)] + ("ik" if len(a.shape) >= 2 else "k")
+        right = letters[:len(batch_b)] + ("kj" if len(b.shape) >= 2 else "k")
+        out = letters + ("i" if len(a.shape) >= 2 else "") + ("j" if len(b.shape) >= 2 else "")
         return self.contract(a, b, f"{left},{right}->{out}")
 
     def sum(self, x: Node, axes: tuple[int, ...] | None = None) -> Node:
@@ -184,25 +200,61 @@ class Graph:
             return x
         return self.node("reshape", (x,), shape, x.sampled, (tuple(shape),))
 
-    def reduce(self, op: str, x: Node) -> Node:
-        """logsumexp, max or min over every per-sample axis."""
+    def reduce(self, op: str, x: Node, axes: tuple[int, ...] | None = None) -> Node:
+        """logsumexp, max or min over `axes` (every per-sample axis by default)."""
         if x.size == 0:
             raise ValueError(f"cannot reduce an empty value of shape {list(x.shape)}")
-        return self.node(op, (x,), (), x.sampled)
+        axes = tuple(range(len(x.shape))) if axes is None else tuple(sorted(axes))
+        if not axes and x.shape:
+            return x
+        shape = tuple(s for i, s in enumerate(x.shape) if i not in axes)
+        return self.node(op, (x,), shape, x.sampled, (axes,))
 
-    def gap(self, x: Node, which: str) -> Node:
+    def gap(self, x: Node, which: str, axes: tuple[int, ...] | None = None) -> Node:
         """max: the largest entry minus the second largest; min: the second smallest minus
-        the smallest. Zero where max (min) is not differentiable."""
-        return self.node("gap", (x,), (), x.sampled, (which,))
+        the smallest (over `axes`, every axis by default). Zero where max (min) is not
+        differentiable."""
+        axes = tuple(range(len(x.shape))) if axes is None else tuple(sorted(axes))
+        shape = tuple(s for i, s in enumerate(x.shape) if i not in axes)
+        return self.node("gap", (x,), shape, x.sampled, (which, axes))
 
     # -- structure
 
-    def index(self, x: Node, index: tuple[int, ...]) -> Node:
-        normal = tuple(i % size for i, size in zip(index, x.shape, strict=False))
-        return self.node("index", (x,), x.shape[len(index):], x.sampled, (normal,))
+    def index(self, x: Node, items: tuple[Item, ...]) -> Node:
+        """x[items]: integers drop their axis, slices (start, stop, step) keep it."""
+        normal: list[Item] = []
+        for item, size in zip(items, x.shape, strict=False):
+            normal.append(item % size if isinstance(item, int) else normal_slice(*item, size))
+        items = tuple(normal)
+        if all(item == (0, size, 1) for item, size in zip(items, x.shape, strict=False)):
+            return x
+        return self.node("index", (x,), indexed_shape(x.shape, items), x.sampled, (items,))
 
-    def scatter(self, g: Node, index: tuple[int, ...], shape: Shape) -> Node:
-        return self.node("scatter", (g,), shape, g.sampled, (index, tuple(shape)))
+    def scatter(self, g: Node, items: tuple[Item, ...], shape: Shape) -> Node:
+        return self.node("scatter", (g,), shape, g.sampled, (items, tuple(shape)))
+
+    def gather(self, table: Node, index: Node) -> Node:
+        """table[index]: the rows an integer value picks, one per entry of it."""
+        if table.sampled or not table.shape:
+            raise ValueError("a lookup table must be a parameter or constant with at least "
+                             "one axis, not a value of the data")
+        return self.node("gather", (table, index), index.shape + table.shape[1:], True)
+
+    def scatter_add(self, g: Node, index: Node, shape: Shape) -> Node:
+        """Each row of g added into row index[...] of a zero table of `shape` (summed over
+        the samples too)."""
+        return self.node("scatter_add", (g, index), tuple(shape), False)
+
+    def patches(self, x: Node, kernel: Shape, stride: Shape, padding: Shape) -> Node:
+        channels, spatial = x.shape[0], x.shape[1:]
+        positions = window_shape(spatial, kernel, stride, padding)
+        return self.node("patches", (x,), (channels, *kernel, *positions), x.sampled,
+                         (tuple(kernel), tuple(stride), tuple(padding)))
+
+    def unpatches(self, g: Node, shape: Shape, kernel: Shape, stride: Shape, padding: Shape
+                  ) -> Node:
+        return self.node("unpatches", (g,), tuple(shape), g.sampled,
+                         (tuple(shape), tuple(kernel), tuple(stride), tuple(padding)))
 
     def stack(self, items: tuple[Node, ...]) -> Node:
         shapes = {item.shape for item in items}

@@ -546,8 +546,8 @@ ERRORS = [
      "data.columns.x: 'x' has shape [2], so it needs 2 column(s); got 1: x1"),
     ("binary", "{csv: d.csv, columns: {x: [x1, x2], y: [x1, y]}}", {"d.csv": CSV_OK},
      "'y' has shape [], so it needs 1 column(s); got 2"),
-    ("matrix", "{csv: d.csv, columns: {M: [a, b, c, d], y: y}}", {"d.csv": CSV_OK},
-     "csv holds scalars and vectors only (use npz or inline data for matrices)"),
+    ("matrix", "{csv: d.csv, columns: {M: [x1, x2, y], y: y}}", {"d.csv": CSV_OK},
+     "data.columns.M: 'M' has shape [2, 2], so it needs 4 column(s); got 3: x1, x2, y"),
     ("binary", "{csv: d.csv, columns: {x: [x1, x2], y: y}}", {"d.csv": b"x1,x2,y\n\xff,1,2\n"},
      "is not UTF-8 text"),
     # npz

@@ -216,8 +216,8 @@ BAD_SPECS = [
     bad(OBJECTIVE, {"optimizer": "optimizer: {method: gd, learning_rate: {initial: 0.1, "
                                  "rate: 2}, steps: 10}"},
         "unknown key 'rate'", "unknown key in a schedule"),
-    bad(OBJECTIVE, {"parameters": "parameters:\n  w: {shape: [2, 2, 2]}"},
-        "at most two", "shape with 3 dimensions"),
+    bad(OBJECTIVE, {"parameters": "parameters:\n  w: {shape: [2, 2, 2, 2, 2, 2, 2]}"},
+        "at most 6 dimensions", "shape with 7 dimensions"),
     bad(OBJECTIVE, {"parameters": "parameters:\n  w: {shape: [-1]}"},
         "parameters.w.shape", "negative dimension"),
     bad(OBJECTIVE, {"parameters": "parameters:\n  w: {shape: 2}"},
@@ -239,6 +239,37 @@ BAD_SPECS = [
         "std must be >= 0", "negative std"),
     bad(OBJECTIVE, {"constants": "constants: {lam: fast}"}, "constants.lam",
         "constant not a number"),
+    bad(OBJECTIVE, {"constants": "constants: {k: []}"}, "constants.k: got an empty list",
+        "array constant empty"),
+    bad(OBJECTIVE, {"constants": "constants: {k: [[1], []]}"}, "constants.k[1]: got an empty",
+        "array constant with an empty row"),
+    bad(OBJECTIVE, {"constants": "constants: {k: [1, fast]}"}, "constants.k[1]",
+        "array constant entry not a number"),
+    bad(OBJECTIVE, {"constants": "constants: {k: [1, true]}"}, "constants.k[1]",
+        "array constant entry a boolean"),
+    bad(OBJECTIVE, {"constants": "constants: {k: [[[[[[[1]]]]]]]}"}, "at most 6 dimensions",
+        "array constant of 7 dimensions"),
+    bad(OBJECTIVE, {"constants": "constants: {k: {a: 1}}"}, "constants.k",
+        "constant a mapping"),
+    bad(SUPERVISED, {"inputs": "inputs: {x: {shape: [2], dtype: int}}"},
+        "inputs.x.range: missing", "int input without range"),
+    bad(SUPERVISED, {"inputs": "inputs: {x: {shape: [2], range: 3}}"},
+        "'range' goes with 'dtype: int' only", "range without dtype int"),
+    bad(SUPERVISED, {"inputs": "inputs: {x: {shape: [2], dtype: float, range: 3}}"},
+        "'range' goes with 'dtype: int' only", "range with dtype float"),
+    bad(SUPERVISED, {"inputs": "inputs: {x: {shape: [2], dtype: long, range: 3}}"},
+        "expected one of: float, int", "dtype not in the enum"),
+    bad(SUPERVISED, {"inputs": "inputs: {x: {shape: [2], dtype: int, range: 0}}"},
+        "inputs.x.range", "range 0"),
+    bad(SUPERVISED, {"inputs": "inputs: {x: {shape: [2], dtype: int, range: 1000000001}}"},
+        "inputs.x.range", "range past the limit"),
+    bad(SUPERVISED, {"inputs": "inputs: {x: {shape: [2], dtype: int, range: 2.5}}"},
+        "inputs.x.range", "range not an integer"),
+    bad(SUPERVISED, {"parameters": "parameters:\n  w: {shape: [2], dtype: int, range: 3}\n"
+                                   "  b: {}"},
+        "only inputs can hold integer ids", "int parameter"),
+    bad(SUPERVISED, {"target": "target: {y: {dtype: int, range: 2}}"},
+        "only inputs can hold integer ids", "int target"),
     bad(OBJECTIVE, {"objective": "objective: '   '"}, "expected an expression",
         "blank expression"),
     bad(SUPERVISED, {"target": "target: {y: {}, z: {}}"}, "exactly one target",
@@ -288,6 +319,42 @@ BAD_SPECS = [
     bad(OBJECTIVE, {"expect": "expect: {minimum: {a: one}}"}, "expect.minimum.a",
         "expected minimum not a number"),
 ]
+
+
+# The forms of shapes, constants and inputs beyond scalars, vectors and matrices: both accept.
+GOOD_SPECS = [
+    pytest.param(OBJECTIVE, {"parameters": "parameters:\n  T: {shape: [2, 1, 2, 1, 2, 1]}",
+                             "objective": "objective: sum(T**2)"}, id="shape of 6 dimensions"),
+    pytest.param(SUPERVISED, {"inputs": "inputs: {x: {shape: [2]}, X: {shape: [2, 3, 4]}}",
+                              "target": "target: {y: {shape: [1, 1, 1]}}"},
+                 id="input and target of 3 dimensions"),
+    pytest.param(OBJECTIVE, {"constants": "constants: {lam: 0.5, Sigma: [[2, 0.5], [0.5, 1]], "
+                                          "k: [1, -2, 1], T: [[[[[[1.0e-3]]]]]]}"},
+                 id="array constants"),
+    pytest.param(SUPERVISED, {"inputs": "inputs: {x: {shape: [2]}, token: {shape: [20], "
+                                        "dtype: int, range: 1000}, z: {dtype: float}, "
+                                        "one: {dtype: int, range: 1000000000}}"},
+                 id="integer inputs"),
+    pytest.param(SUPERVISED, {"inputs": "inputs: {x: {shape: [2]}, token: {dtype: int, "
+                                        "range: 5}}",
+                              "data": GENERATE}, id="generate leaving an id input out"),
+    pytest.param(SUPERVISED, {"inputs": "inputs: {token: {dtype: int, range: 5}}",
+                              "data": GENERATE.replace("    inputs: {x: 'normal(0, 1)'}\n", "")},
+                 id="generate without inputs"),
+    pytest.param(SUPERVISED, {"inputs": "inputs: {x: {shape: [2, 2, 2]}}",
+                              "data": "data: {inline: {x: [[[[1, 2], [3, 4]], [[5, 6], [7, 8]]]], "
+                                      "y: [1]}}"}, id="inline data of 3 dimensions"),
+    pytest.param(SUPERVISED, {"inputs": "inputs: {x: {shape: [2, 2]}}",
+                              "data": "data: {csv: d.csv, columns: {x: [a, b, c, d], y: y}}"},
+                 id="csv columns of a matrix"),
+]
+
+
+@pytest.mark.parametrize(("base", "sections"), GOOD_SPECS)
+def test_the_new_forms_are_accepted_by_the_loader_and_the_schema(base, sections, tmp_path):
+    text = assemble(base, sections)
+    gdcheck.load(write(text, tmp_path))
+    assert_valid(text, "a new form")
 
 
 def write(text: str, folder: Path) -> Path:

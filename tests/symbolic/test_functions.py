@@ -20,6 +20,7 @@ from sympy.printing.numpy import NumPyPrinter
 from gdcheck.spec.vocabulary import CONSTANT_NAMES, FUNCTION_NAMES
 from gdcheck.symbolic import expressions
 from gdcheck.symbolic.functions import (
+    COMPARISONS,
     CONSTANTS,
     FUNCTIONS,
     KINKS,
@@ -254,7 +255,8 @@ def test_kinks_give_the_zero_sets(cls: type, zeros: list[sp.Expr]) -> None:
 
 
 def test_smooth_functions_have_no_kinks() -> None:
-    assert set(KINKS) == {AbsoluteValue, Sign, Relu, Step, Maximum, Minimum}
+    assert set(KINKS) == {AbsoluteValue, Sign, Relu, Step, Maximum, Minimum,
+                          *COMPARISONS.values()}
 
 
 @pytest.mark.parametrize("cls", [AbsoluteValue, Relu, Maximum, Minimum],
@@ -286,4 +288,4 @@ def test_the_sympy_free_vocabulary_names_the_same_functions_and_constants() -> N
 def test_each_function_is_registered_under_its_spec_name() -> None:
     for name, function in FUNCTIONS.items():
         assert function.spec_name == name
-        assert callable(function.build) and function.arity in (1, 2)
+        assert callable(function.build) and function.arity in (1, 2, 3)

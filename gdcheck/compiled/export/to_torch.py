@@ -101,16 +101,12 @@ def gdcheck_logsumexp(*terms):
     top = torch.where(torch.isfinite(top), top, torch.zeros_like(top))
     return top + torch.log(sum(torch.exp(term - top) for term in terms))''',
     "gdcheck_lse": '''\
-def gdcheck_lse(x, sampled):
-    """log-sum-exp over every axis of x but the sample axis (if sampled), shifted by the
-    maximum."""
+def gdcheck_lse(x, axes):
+    """log-sum-exp over `axes` of x, shifted by the maximum."""
     x = _tensor(x)
-    dims = tuple(range(1 if sampled else 0, x.ndim))
-    if not dims:
-        return x
-    top = torch.amax(x, dim=dims, keepdim=True)
+    top = torch.amax(x, dim=axes, keepdim=True)
     top = torch.where(torch.isfinite(top), top, torch.zeros_like(top))
-    return top.squeeze(dims) + torch.log(torch.sum(torch.exp(x - top), dim=dims))''',
+    return top.squeeze(axes) + torch.log(torch.sum(torch.exp(x - top), dim=axes))''',
     "gdcheck_scatter": '''\
 def gdcheck_scatter(g, index, shape, sampled):
     """An array of `shape` (after the sample axis, if sampled), zero but g at `index`."""
@@ -130,10 +126,12 @@ def gdcheck_stack(items, sampled, out_sampled):
               for item, s in zip(items, sampled)]
     return torch.stack(spread, dim=1)''',
     "gdcheck_gap": '''\
-def gdcheck_gap(x, sampled, which):
-    """The difference of the two largest (which="max") or smallest entries."""
+def gdcheck_gap(x, axes, which):
+    """Over `axes`: the difference of the two largest (which="max") or smallest entries."""
     x = _tensor(x)
-    flat = torch.sort(x.reshape((x.shape[0], -1) if sampled else (-1,)), dim=-1).values
+    kept = [axis for axis in range(x.ndim) if axis not in axes]
+    moved = x.permute(kept + list(axes))
+    flat = torch.sort(moved.reshape(tuple(moved.shape[:len(kept)]) + (-1,)), dim=-1).values
     return flat[..., -1] - flat[..., -2] if which == "max" else flat[..., 1] - flat[..., 0]''',
 }
 
