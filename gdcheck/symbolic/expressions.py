@@ -142,6 +142,12 @@ class _Builder:
         if left.ndim == 0 or right.ndim == 0 or left.shape[-1] != right.shape[0]:
             raise self.checker.error(f"cannot matrix-multiply shapes {shape_text(left)} and "
                                      f"{shape_text(right)}", node)
+        if left.ndim > 2 or right.ndim > 2:   # stacks of matrices: numpy's matmul, exact
+            if left.ndim > 2 and right.ndim > 2 and left.shape[:-2] != right.shape[:-2]:
+                raise self.checker.error(f"cannot matrix-multiply shapes {shape_text(left)} "
+                                         f"and {shape_text(right)}", node)
+            self._check_entries(node, max(left.size, right.size) * left.shape[-1])
+            return value_of(np.matmul(left, right))
         rows = left if left.ndim == 2 else left[None, :]
         columns = right if right.ndim == 2 else right[:, None]
         self._check_entries(node, rows.shape[0] * columns.shape[1] * max(rows.shape[1], 1))

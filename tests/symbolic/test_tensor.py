@@ -24,7 +24,10 @@ from sympy.codegen.cfunctions import expm1, log1p
 
 import gdcheck
 from gdcheck.symbolic.functions import (
+    COMPARISONS,
     AbsoluteValue,
+    Lookup,
+    Where,
     LogSumExp,
     Maximum,
     Minimum,
@@ -78,6 +81,11 @@ PLAIN: dict[type, Callable[..., sp.Expr]] = {
     LogSumExp: lambda *terms: sp.log(sp.Add(*[sp.exp(t) for t in terms])),
     log1p: lambda u: sp.log(1 + u),
     expm1: lambda u: sp.exp(u) - 1,
+    Where: lambda c, a, b: sp.Piecewise((a, sp.Ne(c, 0)), (b, True)),
+    Lookup: lambda i, *rows: sp.Add(*[sp.Piecewise((row, sp.Eq(i, k)), (0, True))
+                                      for k, row in enumerate(rows)]),
+    **{cls: (lambda test: lambda a, b: sp.Piecewise((1, test(a, b)), (0, True)))(cls.test)
+       for cls in COMPARISONS.values()},
 }
 EXTREMES = {Maximum: Largest, Minimum: Smallest}
 
@@ -174,6 +182,7 @@ class Row:
     reduction: str = "mean"
     theta: str = "normal"          # normal(0, 1); positive: uniform(0.5, 2); small: (-1, 1)
     data: str = "normal"
+    ids: dict[str, int] = field(default_factory=dict)   # integer inputs: name → range
 
     def document(self, name: str, rng: np.random.Generator
                  ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
@@ -186,11 +195,14 @@ class Row:
         if self.objective is not None:
             document["objective"] = self.objective
         else:
-            document["inputs"] = {i: {"shape": s} for i, s in self.inputs.items()}
+            document["inputs"] = {i: {"shape": s, **({"dtype": "int", "range": self.ids[i]}
+                                                     if i in self.ids else {})}
+                                  for i, s in self.inputs.items()}
             document["target"] = {"y": {"shape": self.target}}
             document["model"], document["loss"] = self.model, self.loss
             document["reduction"] = self.reduction
-            arrays = {name: draw(rng, self.data, (SAMPLES, *shape))
+            arrays = {name: (rng.integers(0, self.ids[name], (SAMPLES, *shape)).astype(float)
+                             if name in self.ids else draw(rng, self.data, (SAMPLES, *shape)))
                       for name, shape in {**self.inputs, "y": self.target}.items()}
             document["data"] = {"inline": {k: a.tolist() for k, a in arrays.items()}}
         if self.penalty is not None:
@@ -200,6 +212,10 @@ class Row:
 
 
 def draw(rng: np.random.Generator, kind: str, shape: tuple[int, ...]) -> np.ndarray:
+    if kind == "half":
+        return rng.uniform(-0.5, 0.5, shape)
+    if kind == "above one":
+        return rng.uniform(1.5, 3.0, shape)
     if kind == "positive":
         return rng.uniform(0.5, 2.0, shape)
     if kind == "small":
@@ -225,6 +241,8 @@ ELEMENTWISE = {   # name → where θ and the data are drawn, so the argument is
     "sigmoid": "normal", "softplus": "normal", "relu": "normal", "abs": "normal",
     "log1p": "positive", "expm1": "normal", "erf": "normal", "sin": "normal",
     "cos": "normal", "tan": "small", "sign": "normal",
+    "sinh": "small", "cosh": "small", "arctan": "normal", "arcsin": "half",
+    "arccos": "half", "arcsinh": "normal", "arccosh": "above one", "arctanh": "half",
 }
 
 BY_DOMAIN = {domain: [name for name, where in ELEMENTWISE.items() if where == domain]
@@ -367,6 +385,42 @@ RULES: dict[str, Row] = {
     "reduction: sum": supervised({"w": [2], "b": []}, {"x": [2]}, [], "tanh(dot(w, x) + b)",
                                  penalty="lam * sum(w**2)", constants={"lam": 0.3},
                                  reduction="sum"),
+    # -- reductions along an axis (issue 14)
+    "sum, mean along an axis": objective(M23, "sum(sin(sum(A, axis=1))) + sum(mean(A, axis=0)**2)"),
+    "keepdims": objective(M23, "sum(exp(A - logsumexp(A, axis=1, keepdims=True)) * A)"),
+    "max, min along an axis": objective(M23, "sum(max(A, axis=0)**2) + sum(min(A, axis=1))"),
+    "softmax along axis 0": objective(M23, "sum(softmax(A, axis=0) * sin(A))"),
+    "norm ord 2, 1, inf along axes": objective(
+        M23, "sum(norm(A, axis=1)) + norm(A, ord=1) + sum(norm(A, ord=inf, axis=0))"),
+    "axis reductions sampled": supervised(M23, {"X": [2, 3]}, [2],
+                                          "logsumexp(X * A, axis=1)", loss=SQUARED_ERROR),
+    # -- conditions
+    "where, comparisons": objective(V3, "sum(where(v > 0, v**2, sin(v)) + (v <= 0.5) * v)"),
+    "where sampled": supervised(V3, {"x": [3]}, [], "sum(where(x > 0, v * x, exp(v)))"),
+    "clip": objective(V3, "sum(clip(v, -0.5, 0.5) * v) + sum(clip(2 * v, v - 1, 1)**2)"),
+    # -- slices, rank 3, array constants
+    "slices": objective({"A": [4, 5]}, "sum(sin(A[1:3, ::2])) + sum(A[:, 0]**2) + sum(A[3::-2, 1])"),
+    "slices sampled": supervised(V3, {"X": [4, 3]}, [2], "tanh(X[1:3] @ v)", loss=SQUARED_ERROR),
+    "rank 3 @": objective({"T": [2, 3, 2], "B": [2, 2, 3]}, "sum(tanh(T @ B)) + sum(T[1, :, 1:])"),
+    "rank 3 data": supervised({"W": [2, 3]}, {"X": [2, 3, 2]}, [2], "sum(tanh(W @ X[0]), axis=1)",
+                              loss=SQUARED_ERROR),
+    # -- lookups by integer ids (an embedding bag)
+    "E[token]": supervised({"E": [4, 2], "w": [2]}, {"token": [3]}, [],
+                           "dot(mean(E[token], axis=0), w)", ids={"token": 4}),
+    "E[token] twice, tanh": supervised({"E": [3, 2]}, {"token": [2]}, [2],
+                                       "tanh(sum(E[token] * E[token], axis=0))",
+                                       loss=SQUARED_ERROR, ids={"token": 3}),
+    # -- convolutions and pooling
+    "conv1d": supervised({"W": [2, 1, 2]}, {"x": [1, 4]}, [2, 3], "tanh(conv1d(x, W))",
+                         loss=SQUARED_ERROR),
+    "conv1d stride, padding": supervised({"W": [1, 2, 3]}, {"x": [2, 5]}, [1, 3],
+                                         "conv1d(x, W, stride=2, padding=1)",
+                                         loss=SQUARED_ERROR),
+    "conv2d": supervised({"W": [1, 1, 2, 2]}, {"x": [1, 3, 3]}, [1, 2, 2],
+                         "sin(conv2d(x, W))", loss=SQUARED_ERROR),
+    "max_pool, avg_pool": supervised({"W": [2, 1, 2]}, {"x": [1, 5]}, [],
+                                     "sum(max_pool(conv1d(x, W), size=2)) "
+                                     "+ sum(avg_pool(tanh(conv1d(x, W)), size=2, stride=1))"),
     # -- elementwise functions: each of a parameter vector; of sampled data, by domain
     **{name: objective(UV, f"sum(u * {name}(v))", theta=domain)
        for name, domain in ELEMENTWISE.items()},
