@@ -26,15 +26,15 @@ import gdcheck
 from gdcheck.symbolic.functions import (
     COMPARISONS,
     AbsoluteValue,
-    Lookup,
-    Where,
     LogSumExp,
+    Lookup,
     Maximum,
     Minimum,
     Relu,
     Sigmoid,
     Sign,
     Softplus,
+    Where,
 )
 
 RTOL = 1e-10          # loss and gradient
