@@ -398,8 +398,9 @@ RULES: dict[str, Row] = {
     "where, comparisons": objective(V3, "sum(where(v > 0, v**2, sin(v)) + (v <= 0.5) * v)"),
     "where sampled": supervised(V3, {"x": [3]}, [], "sum(where(x > 0, v * x, exp(v)))"),
     "clip": objective(V3, "sum(clip(v, -0.5, 0.5) * v) + sum(clip(2 * v, v - 1, 1)**2)"),
-    # -- slices, rank 3, array constants
-    "slices": objective({"A": [4, 5]}, "sum(sin(A[1:3, ::2])) + sum(A[:, 0]**2) + sum(A[3::-2, 1])"),
+    # -- slices, rank 3
+    "slices": objective({"A": [4, 5]},
+                        "sum(sin(A[1:3, ::2])) + sum(A[:, 0]**2) + sum(A[3::-2, 1])"),
     "slices sampled": supervised(V3, {"X": [4, 3]}, [2], "tanh(X[1:3] @ v)", loss=SQUARED_ERROR),
     "rank 3 @": objective({"T": [2, 3, 2], "B": [2, 2, 3]}, "sum(tanh(T @ B)) + sum(T[1, :, 1:])"),
     "rank 3 data": supervised({"W": [2, 3]}, {"X": [2, 3, 2]}, [2], "sum(tanh(W @ X[0]), axis=1)",
