@@ -16,6 +16,7 @@ import sympy as sp
 from sympy.printing.numpy import NumPyPrinter
 
 from ..symbolic.functions import NUMPY_NAMESPACE
+from ..symbolic.indexing import window_slices
 
 
 class Printer(NumPyPrinter):
@@ -115,8 +116,7 @@ def _unpatched(g: Any, sampled: bool, shape: tuple[int, ...], kernel: tuple[int,
                                     zip(shape[1:], padding, strict=True)))
     positions = g.shape[lead + d:]
     for offset in np.ndindex(*kernel):
-        where = tuple(slice(o, o + s * (count - 1) + 1, s)
-                      for o, s, count in zip(offset, stride, positions, strict=True))
+        where = window_slices(offset, stride, tuple(positions))
         padded[(slice(None),) * lead + where] += g[(slice(None),) * lead + offset]
     inner = tuple(slice(p, p + size) for p, size in zip(padding, shape[1:], strict=True))
     return padded[(slice(None),) * lead + inner]

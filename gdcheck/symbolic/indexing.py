@@ -56,3 +56,10 @@ def window_shape(spatial: tuple[int, ...], kernel: tuple[int, ...], stride: tupl
                              + (f" padded by {p} on each side" if p else ""))
         out.append((size + 2 * p - k) // s + 1)
     return tuple(out)
+
+
+def window_slices(offset: tuple[int, ...], stride: tuple[int, ...],
+                  positions: tuple[int, ...]) -> tuple[slice, ...]:
+    """Where the entry at `offset` of every window lies, along each spatial axis."""
+    return tuple(slice(o, o + s * (count - 1) + 1, s)
+                 for o, s, count in zip(offset, stride, positions, strict=True))

@@ -20,7 +20,7 @@ import numpy as np
 import sympy as sp
 
 from .elementwise import Maximum
-from .indexing import window_shape
+from .indexing import window_shape, window_slices
 from .keywords import per_axis
 from .language import Function, Value, shape_text
 
@@ -36,8 +36,7 @@ def patches_of(value: np.ndarray, kernel: tuple[int, ...], stride: tuple[int, ..
     positions = window_shape(value.shape[1:], kernel, stride, padding)
     result = np.empty((value.shape[0], *kernel, *positions), dtype=object)
     for offset in np.ndindex(*kernel):
-        where = tuple(slice(o, o + s * (count - 1) + 1, s)
-                      for o, s, count in zip(offset, stride, positions, strict=True))
+        where = window_slices(offset, stride, tuple(positions))
         result[(slice(None), *offset)] = padded[(slice(None), *where)]
     assert result.ndim == 1 + 2 * d
     return result
@@ -51,8 +50,7 @@ def unpatches_of(g: np.ndarray, shape: tuple[int, ...], kernel: tuple[int, ...],
     padded[...] = sp.S.Zero
     positions = g.shape[1 + len(kernel):]
     for offset in np.ndindex(*kernel):
-        where = tuple(slice(o, o + s * (count - 1) + 1, s)
-                      for o, s, count in zip(offset, stride, positions, strict=True))
+        where = window_slices(offset, stride, tuple(positions))
         padded[(slice(None), *where)] = padded[(slice(None), *where)] + g[(slice(None),
                                                                             *offset)]
     inner = tuple(slice(p, p + size) for p, size in zip(padding, shape[1:], strict=True))
